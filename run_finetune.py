@@ -1,0 +1,223 @@
+#!/usr/bin/env python
+"""Fine-tune a pretrained encoder for SST-2 sentiment, reproducing the reference notebook with `Trainer`.
+
+    python run_finetune.py                                   # the notebook recipe (recipes/notebook.yaml)
+    python run_finetune.py --config RECIPE --num_train_epochs 2 --model_name_or_path PATH
+    accelerate launch run_finetune.py --config RECIPE
+
+The recipe file supplies defaults; flags given on the command line override them.
+"""
+
+import argparse
+import logging
+import shutil
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import evaluate
+import torch
+import transformers
+import yaml
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+    default_data_collator,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from sst_data import LABEL_NAMES, SSTDataError, load_sst2, notebook_sample, tokenize
+from training_report import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, plot_epochs, to_markdown, write_epoch_table
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_RECIPE = HERE / "recipes" / "notebook.yaml"
+logger = logging.getLogger("run_finetune")
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(
+        default="distilbert-base-uncased",
+        metadata={"help": "Hub model id or local folder (config.json, tokenizer files, weights)."},
+    )
+
+
+@dataclass
+class DataArguments:
+    data_dir: str = field(
+        default="data/sst2",
+        metadata={"help": "Folder holding train.tsv (review<TAB>label); dev.tsv and test.tsv are used when present."},
+    )
+    sample_fraction: float = field(
+        default=0.5, metadata={"help": "Fraction of train.tsv sampled, as the notebook's df.sample(frac=...)."}
+    )
+    sample_seed: int = field(default=42, metadata={"help": "random_state of that sample (the notebook's: 42)."})
+    validation_fraction: float = field(
+        default=0.3, metadata={"help": "Fraction of the sample held out for per-epoch validation (split seeded by --seed)."}
+    )
+    max_length: int = field(default=80, metadata={"help": "Pad and truncate every review to this many tokens."})
+
+
+@dataclass
+class FinetuneArguments(TrainingArguments):
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Replace a finished run (and its checkpoints) in --output_dir."}
+    )
+
+
+def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArguments]:
+    config_parser = argparse.ArgumentParser(add_help=False)
+    config_parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE)
+    config, argv = config_parser.parse_known_args(argv)
+    dataclass_types = (ModelArguments, DataArguments, FinetuneArguments)
+    parser = HfArgumentParser(dataclass_types, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE, help="Recipe YAML supplying the defaults.")
+
+    recipe = yaml.safe_load(config.config.read_text(encoding="utf-8")) if config.config.is_file() else None
+    if not isinstance(recipe, dict):
+        parser.error(f"--config {config.config}: not a YAML mapping of argument names to values")
+    known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init}
+    for key in recipe:
+        if key not in known:
+            parser.error(f"--config {config.config}: unknown key '{key}'; keys are the flags of --help, without '--'")
+    parser.set_defaults(**recipe)
+    *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: the --config namespace
+    return tuple(arguments)
+
+
+def checkpoint_to_resume(args: FinetuneArguments) -> str | None:
+    """Resume an unfinished run in --output_dir; refuse to overwrite a finished one unless asked."""
+    output_dir = Path(args.output_dir)
+    if args.resume_from_checkpoint or not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return args.resume_from_checkpoint
+    if args.overwrite_output_dir:
+        # Stale checkpoints would be taken for the newest by checkpoint rotation; remove them.
+        for stale in output_dir.glob("checkpoint-*"):
+            shutil.rmtree(stale)
+        return None
+    if (output_dir / "all_results.json").exists():
+        raise SystemExit(
+            f"--output_dir {output_dir} holds a finished run; pass --overwrite_output_dir to replace it "
+            "(make: ARGS=--overwrite_output_dir) or choose another --output_dir"
+        )
+    last = get_last_checkpoint(str(output_dir))
+    if last is None:
+        raise SystemExit(
+            f"--output_dir {output_dir} is not empty and holds no checkpoint to resume; "
+            "pass --overwrite_output_dir or choose another --output_dir"
+        )
+    logger.info("Resuming the unfinished run from %s", last)
+    return last
+
+
+def load_model_and_tokenizer(name: str):
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            name,
+            num_labels=len(LABEL_NAMES),
+            id2label=dict(enumerate(LABEL_NAMES)),
+            label2id={label: i for i, label in enumerate(LABEL_NAMES)},
+            # transformers 5 keeps a checkpoint's stored dtype; train in fp32, mixed precision is the Trainer's job.
+            dtype=torch.float32,
+        )
+    except OSError as err:
+        if Path(name).is_dir():
+            raise SystemExit(f"--model_name_or_path {name}: {str(err).splitlines()[0]}") from None
+        raise SystemExit(
+            f"--model_name_or_path {name}: not in the local Hugging Face cache and the Hub cannot be reached; "
+            "connect once to cache it, or pass a local model folder (config.json, tokenizer, weights)"
+        ) from None
+    return model, tokenizer
+
+
+def main(argv=None) -> None:
+    model_args, data_args, training_args = parse_args(argv)
+
+    ###############
+    # Setup logging
+    ###############
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    logger.setLevel(logging.INFO if training_args.should_log else logging.WARNING)
+    transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
+    logger.info("Model %s, data %s, output %s", model_args, data_args, training_args.output_dir)
+
+    checkpoint = checkpoint_to_resume(training_args)
+
+    ###############
+    # Load data: the notebook's half of train.tsv, split 70/30
+    ###############
+    raw = load_sst2(data_args.data_dir)
+    sample = notebook_sample(raw["train"], data_args.sample_fraction, data_args.sample_seed)
+    split = sample.train_test_split(test_size=data_args.validation_fraction, seed=training_args.seed)
+    logger.info("%d sampled rows: %d train / %d validation", len(sample), len(split["train"]), len(split["test"]))
+
+    ###############
+    # Model and tokenizer
+    ###############
+    set_seed(training_args.seed)  # the new classification head's initialisation
+    model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path)
+    with training_args.main_process_first(desc="tokenization"):
+        train_dataset = tokenize(split["train"], tokenizer, data_args.max_length)
+        eval_dataset = tokenize(split["test"], tokenizer, data_args.max_length)
+
+    ###############
+    # Train, validating after each epoch
+    ###############
+    accuracy = evaluate.load(str(HERE / "metrics" / "accuracy"))
+
+    def compute_metrics(eval_pred):
+        return accuracy.compute(predictions=eval_pred.predictions.argmax(-1), references=eval_pred.label_ids)
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        data_collator=default_data_collator,  # rows are already padded to max_length
+        compute_metrics=compute_metrics,
+        callbacks=[EpochTimer()],
+    )
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model()  # model and tokenizer, safetensors
+
+    ###############
+    # Save metrics, state and the notebook's table
+    ###############
+    metrics = train_result.metrics | {"train_samples": len(train_dataset)}
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    # The last epoch's validation; evaluate only if the recipe never did.
+    last_eval = next((e for e in reversed(trainer.state.log_history) if "eval_loss" in e), None) or trainer.evaluate()
+    eval_metrics = {k: v for k, v in last_eval.items() if k.startswith("eval_")} | {"eval_samples": len(eval_dataset)}
+    trainer.log_metrics("eval", eval_metrics)
+    trainer.save_metrics("eval", eval_metrics)
+
+    if trainer.is_world_process_zero():
+        output_dir = Path(training_args.output_dir)
+        rows = epoch_table(trainer.state.log_history)
+        write_epoch_table(rows, output_dir)
+        plot_epochs(rows, output_dir / "training_curves.png")
+        print("\n" + to_markdown(rows))
+        print(
+            f"Final validation accuracy: {eval_metrics['eval_accuracy']:.4f} "
+            f"(notebook, DistilBERT, {len(NOTEBOOK_ACCURACY)} epochs: {NOTEBOOK_ACCURACY[-1]:.3f})"
+        )
+        print(f"Results in {output_dir}/")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SSTDataError as err:
+        raise SystemExit(f"run_finetune.py: error: {err}") from None

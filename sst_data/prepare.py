@@ -1,0 +1,39 @@
+"""From a data folder to the notebook's tokenized train / validation split."""
+
+from pathlib import Path
+
+import datasets
+import numpy as np
+
+from .builder import SST2, SSTDataError, fingerprint
+
+
+def load_sst2(data_dir: str | Path, cache_dir: str | Path | None = None) -> datasets.DatasetDict:
+    """Read `train.tsv` (and `dev.tsv` / `test.tsv` when present) into a cached Arrow `DatasetDict`."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
+    builder = SST2(data_dir=str(data_dir.resolve()), cache_dir=cache_dir, hash=fingerprint(data_dir))
+    try:
+        builder.download_and_prepare()
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps errors raised while generating; ours already say file, line and fix.
+        if isinstance(err.__cause__, SSTDataError):
+            raise err.__cause__ from None
+        raise
+    return builder.as_dataset()
+
+
+def notebook_sample(train: datasets.Dataset, fraction: float, seed: int) -> datasets.Dataset:
+    """`df.sample(frac=fraction, random_state=seed)` exactly as pandas does it: same rows, same order."""
+    size = round(fraction * len(train))
+    return train.select(np.random.RandomState(seed).choice(len(train), size=size, replace=False))
+
+
+def tokenize(dataset, tokenizer, max_length: int):
+    """Batched, cached WordPiece encoding with special tokens, padded and truncated to `max_length`."""
+    return dataset.map(
+        lambda batch: tokenizer(batch["review"], padding="max_length", truncation=True, max_length=max_length),
+        batched=True,
+        desc=f"Tokenizing (pad to {max_length})",
+    )

@@ -1,0 +1,131 @@
+"""The TSV → Arrow builder: real files load whole; every bad file fails with one line naming file, line and fix."""
+
+import re
+from collections import Counter
+
+import pandas as pd
+import pytest
+from datasets import ClassLabel, Value
+
+from sst_data import SSTDataError, load_sst2, notebook_sample
+
+from .conftest import run_finetune
+
+HEADER = b"review\tlabel\n"
+
+
+def write_tsv(folder, data: bytes, name="train.tsv"):
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder
+
+
+def load_error(tmp_path, data: bytes) -> str:
+    data_dir = write_tsv(tmp_path / "data", data)
+    with pytest.raises(SSTDataError) as err:
+        load_sst2(data_dir, cache_dir=tmp_path / "cache")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(str(data_dir / "train.tsv"))
+    return message
+
+
+def test_real_files_load_into_arrow_with_typed_features(sst2_dir, tmp_path):
+    data = load_sst2(sst2_dir, cache_dir=tmp_path)
+    assert sorted(data) == ["dev", "train"]  # no test.tsv in the shared folder
+    assert data["train"].features["review"] == Value("string")
+    assert data["train"].features["label"] == ClassLabel(names=["negative", "positive"])
+    names = data["train"].features["label"].int2str
+    assert Counter(map(names, data["train"]["label"])) == {"positive": 3610, "negative": 3310}
+    assert Counter(map(names, data["dev"]["label"])) == {"positive": 444, "negative": 428}
+    assert data["train"].cache_files[0]["filename"].startswith(str(tmp_path))
+
+
+def test_notebook_sample_is_pandas_sample_rows_and_order(sst2_dir, tmp_path):
+    train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
+    sample = notebook_sample(train, fraction=0.5, seed=42)
+    notebook = pd.read_csv(sst2_dir / "train.tsv", sep="\t").sample(frac=0.5, random_state=42)
+    assert len(sample) == 3460
+    assert Counter(sample["label"]) == {1: 1849, 0: 1611}
+    assert sample["review"][:10] == list(notebook["review"][:10])
+    assert sample["review"][0].startswith("e.t. works because its flabbergasting principals")
+    assert sample["review"] == list(notebook["review"])  # the whole order, not just the head
+
+
+def test_split_is_70_30_and_seeded(sst2_dir, tmp_path):
+    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    first = sample.train_test_split(test_size=0.3, seed=42)
+    again = sample.train_test_split(test_size=0.3, seed=42)
+    other = sample.train_test_split(test_size=0.3, seed=7)
+    assert (len(first["train"]), len(first["test"])) == (2422, 1038)
+    assert first["test"]["review"] == again["test"]["review"]
+    assert first["test"]["review"] != other["test"]["review"]
+
+
+def test_dev_and_test_files_are_optional_splits(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"good\tpositive\n")
+    write_tsv(data_dir, HEADER + b"bad\tnegative\n", name="test.tsv")
+    data = load_sst2(data_dir, cache_dir=tmp_path / "cache")
+    assert sorted(data) == ["test", "train"]
+    assert data["test"][0] == {"review": "bad", "label": 0}
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"", r"train.tsv: file is empty"),
+        (b"\n\n", r"train.tsv: file is empty"),
+        (HEADER, r"train.tsv: has a header but no rows"),
+        (b"a fine film\tpositive\n", r"train.tsv:1: header is 'a fine film\\tpositive', expected 'review<TAB>label'"),
+        (b"sentence\tlabel\nok\tpositive\n", r"train.tsv:1: header is 'sentence\\tlabel'"),
+        (HEADER + b"ok\tpositive\ntoo\tmany\tpositive\n", r"train.tsv:3: 3 tab-separated fields, expected 2"),
+        (HEADER + b"ok\tpositive\nno label at all\n", r"train.tsv:3: 1 tab-separated fields, expected 2"),
+        (HEADER + b"ok\tpositive\n\nok\tnegative\n", r"train.tsv:3: 1 tab-separated fields"),
+        (HEADER + b"meh\tneutral\n", r"train.tsv:2: label 'neutral' is not one of negative, positive"),
+        (HEADER + b"ok\tPositive\n", r"train.tsv:2: label 'Positive' is not one of"),
+        (HEADER + b"ok\tpositive\n \tnegative\n", r"train.tsv:3: review is empty"),
+        (HEADER + b"caf\xe9 society\tpositive\n", r"train.tsv:2: byte 0xe9 at column 4 is not UTF-8; re-save"),
+    ],
+)
+def test_bad_file_gives_one_line_naming_file_line_and_problem(tmp_path, data, expected):
+    message = load_error(tmp_path, data)
+    assert re.search(expected, message), message
+
+
+def test_missing_file_and_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SSTDataError, match=r"empty/train.tsv: file not found; pass a data folder holding train.tsv"):
+        load_sst2(tmp_path / "empty", cache_dir=tmp_path / "cache")
+    with pytest.raises(SSTDataError, match=r"nowhere: data folder not found; pass --data_dir"):
+        load_sst2(tmp_path / "nowhere", cache_dir=tmp_path / "cache")
+
+
+def test_tolerated_rows_are_kept_as_text(tmp_path):
+    rows = ["null", "NA", "nan", 'the "best" film', "it 's `` fine ''", "andrã© turpin"]
+    body = "".join(f"{review}\tpositive\r\n" for review in rows).encode()
+    data_dir = write_tsv(tmp_path / "data", b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + body)
+    train = load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]
+    assert train["review"] == rows
+    assert train["label"] == [1] * len(rows)
+
+
+def test_last_row_without_newline_is_kept(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"one\tpositive\ntwo\tnegative")
+    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["one", "two"]
+
+
+def test_edited_file_is_reloaded_not_served_from_a_stale_cache(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"first\tpositive\n")
+    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["first"]
+    write_tsv(data_dir, HEADER + b"second\tnegative\n")
+    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["second"]
+
+
+def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"ok\tpositive\nmeh\tneutral\n")
+    result = run_finetune("--data_dir", str(data_dir), "--output_dir", str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"run_finetune.py: error: {data_dir}/train.tsv:3: label 'neutral' is not one of negative, positive; fix the label"
+    )
