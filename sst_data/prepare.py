@@ -31,9 +31,13 @@ def notebook_sample(train: datasets.Dataset, fraction: float, seed: int) -> data
 
 
 def tokenize(dataset, tokenizer, max_length: int):
-    """Batched, cached WordPiece encoding with special tokens, padded and truncated to `max_length`."""
+    """Batched, cached WordPiece encoding with special tokens, truncated to `max_length`.
+
+    Rows are stored unpadded: padding is the collator's job (to `max_length` like the notebook,
+    or to each batch's longest row, which gives the same outputs for less work).
+    """
     return dataset.map(
-        lambda batch: tokenizer(batch["review"], padding="max_length", truncation=True, max_length=max_length),
+        lambda batch: tokenizer(batch["review"], truncation=True, max_length=max_length),
         batched=True,
-        desc=f"Tokenizing (pad to {max_length})",
+        desc=f"Tokenizing (truncate to {max_length})",
     )

