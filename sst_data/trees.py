@@ -38,7 +38,9 @@ def parse_tree(line: str) -> tuple[int, list[str]]:
 
     Iterative, so that deeply nested input cannot exhaust the recursion limit.
     """
-    tokens = TOKEN.findall(line)
+    matches = list(TOKEN.finditer(line))
+    tokens = [m.group() for m in matches]
+    columns = [m.start() + 1 for m in matches] + [len(line) + 1]  # 1-based, for the messages
     if tokens[:1] != ["("]:
         raise ValueError("does not start with '('")
     words: list[str] = []
@@ -49,31 +51,31 @@ def parse_tree(line: str) -> tuple[int, list[str]]:
         token = tokens[position]
         if token == "(":
             if root_label is not None and not open_nodes:
-                raise ValueError(f"text after the tree ends, at token {position + 1}")
+                raise ValueError(f"text after the tree ends, at column {columns[position]}")
             label = tokens[position + 1] if position + 1 < len(tokens) else ")"
             if label in "()":
-                raise ValueError(f"'(' at token {position + 1} is not followed by a label")
+                raise ValueError(f"'(' at column {columns[position]} is not followed by a label")
             if label not in {"0", "1", "2", "3", "4"}:
-                raise ValueError(f"label {label!r} at token {position + 2} is not one of 0, 1, 2, 3, 4")
+                raise ValueError(f"label {label!r} at column {columns[position + 1]} is not one of 0, 1, 2, 3, 4")
             if not open_nodes:
                 root_label = int(label)
             elif open_nodes[-1] == "words":
-                raise ValueError(f"subtree at token {position + 1} follows words in the same node")
+                raise ValueError(f"subtree at column {columns[position]} follows words in the same node")
             else:
                 open_nodes[-1] = "subtrees"
             open_nodes.append("")
             position += 2
         elif token == ")":
             if not open_nodes:
-                raise ValueError(f"unbalanced brackets: ')' at token {position + 1} closes nothing")
+                raise ValueError(f"unbalanced brackets: ')' at column {columns[position]} closes nothing")
             if not open_nodes.pop():
-                raise ValueError(f"empty node closed at token {position + 1}: a node holds words or subtrees")
+                raise ValueError(f"empty node closed at column {columns[position]}: a node holds words or subtrees")
             position += 1
         else:
             if not open_nodes:
-                raise ValueError(f"word {token!r} at token {position + 1} is outside the tree")
+                raise ValueError(f"word {token!r} at column {columns[position]} is outside the tree")
             if open_nodes[-1] == "subtrees":
-                raise ValueError(f"word {token!r} at token {position + 1} follows subtrees in the same node")
+                raise ValueError(f"word {token!r} at column {columns[position]} follows subtrees in the same node")
             open_nodes[-1] = "words"
             words.append(token)
             position += 1
