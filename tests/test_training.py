@@ -235,3 +235,4 @@ def test_real_pretrained_model_learns(tmp_path, sst2_dir, minilm_dir):
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["eval_samples"] == 623
     assert results["eval_accuracy"] >= 0.75
+    assert results["dev_samples"] == 872 and results["dev_accuracy"] >= 0.75  # the official dev split, never trained on

@@ -28,7 +28,7 @@ def plot_epochs(rows: list[dict], path) -> None:
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], title: str, path) -> None:
     """Counts per (gold, predicted) pair, rows gold and columns predicted, each cell labelled with its count."""
     fig, ax = plt.subplots(figsize=(4.5, 4), constrained_layout=True)
-    ax.imshow(matrix, cmap="Blues")
+    ax.imshow(matrix, cmap="Blues", vmin=0)
     peak = max(max(row) for row in matrix)
     for gold, row in enumerate(matrix):
         for predicted, count in enumerate(row):
