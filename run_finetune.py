@@ -31,7 +31,17 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from sst_data import LABEL_NAMES, SSTDataError, load_sst2, notebook_sample, tokenize
-from training_report import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, plot_epochs, to_markdown, write_epoch_table
+from training_report import (
+    NOTEBOOK_ACCURACY,
+    SPLIT_NAMES,
+    EpochTimer,
+    epoch_table,
+    plot_epochs,
+    to_markdown,
+    write_epoch_table,
+    write_evaluation_report,
+    write_split_evaluation,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RECIPE = HERE / "recipes" / "notebook.yaml"
@@ -50,7 +60,11 @@ class ModelArguments:
 class DataArguments:
     data_dir: str = field(
         default="data/sst2",
-        metadata={"help": "Folder holding train.tsv (review<TAB>label); dev.tsv and test.tsv are used when present."},
+        metadata={"help": "Folder holding train.tsv (review<TAB>label); dev.tsv and test.tsv are evaluated when present."},
+    )
+    text_column: str = field(default="review", metadata={"help": "Header name of the review column (GLUE: sentence)."})
+    label_column: str = field(
+        default="label", metadata={"help": "Header name of the label column; labels negative/positive or 0/1."}
     )
     sample_fraction: float = field(
         default=0.5, metadata={"help": "Fraction of train.tsv sampled, as the notebook's df.sample(frac=...)."}
@@ -187,7 +201,7 @@ def main(argv=None) -> None:
     ###############
     # Load data: the notebook's half of train.tsv, split 70/30
     ###############
-    raw = load_sst2(data_args.data_dir)
+    raw = load_sst2(data_args.data_dir, text_column=data_args.text_column, label_column=data_args.label_column)
     sample = notebook_sample(raw["train"], data_args.sample_fraction, data_args.sample_seed)
     split = sample.train_test_split(test_size=data_args.validation_fraction, seed=training_args.seed)
     logger.info("%d sampled rows: %d train / %d validation", len(sample), len(split["train"]), len(split["test"]))
@@ -200,14 +214,20 @@ def main(argv=None) -> None:
     with training_args.main_process_first(desc="tokenization"):
         train_dataset = tokenize(split["train"], tokenizer, data_args.max_length)
         eval_dataset = tokenize(split["test"], tokenizer, data_args.max_length)
+        # The official dev / test splits, when the data folder has them: evaluated once, after training.
+        held_out = {name: tokenize(raw[name], tokenizer, data_args.max_length) for name in ("dev", "test") if name in raw}
 
     ###############
     # Train, validating after each epoch
     ###############
-    accuracy = evaluate.load(str(HERE / "metrics" / "accuracy"))
+    classification = evaluate.load(str(HERE / "metrics" / "classification"))
+
+    def score(predictions, label_ids) -> dict:
+        return classification.compute(predictions=predictions.argmax(-1), references=label_ids, label_names=LABEL_NAMES)
 
     def compute_metrics(eval_pred):
-        return accuracy.compute(predictions=eval_pred.predictions.argmax(-1), references=eval_pred.label_ids)
+        # Scalars only: the confusion matrix would break log_metrics and tensorboard; the report files hold it.
+        return {k: v for k, v in score(eval_pred.predictions, eval_pred.label_ids).items() if k != "confusion_matrix"}
 
     trainer = Trainer(
         model=model,
@@ -229,22 +249,35 @@ def main(argv=None) -> None:
     trainer.log_metrics("train", metrics)
     trainer.save_metrics("train", metrics)
     trainer.save_state()
-    # The last epoch's validation; evaluate only if the recipe never did.
-    last_eval = next((e for e in reversed(trainer.state.log_history) if "eval_loss" in e), None) or trainer.evaluate()
-    eval_metrics = {k: v for k, v in last_eval.items() if k.startswith("eval_")} | {"eval_samples": len(eval_dataset)}
-    trainer.log_metrics("eval", eval_metrics)
-    trainer.save_metrics("eval", eval_metrics)
+
+    ###############
+    # Evaluate the final model: the held-out validation split (eval_*), then dev_* / test_*
+    ###############
+    output_dir = Path(training_args.output_dir)
+    evaluations = {}
+    for prefix, dataset in {"eval": eval_dataset, **held_out}.items():
+        output = trainer.predict(dataset, metric_key_prefix=prefix)
+        split_metrics = output.metrics | {f"{prefix}_samples": len(dataset)}
+        trainer.log_metrics(prefix, split_metrics)
+        trainer.save_metrics(prefix, split_metrics)
+        evaluations[prefix] = score(output.predictions, output.label_ids) | {
+            "loss": split_metrics[f"{prefix}_loss"], "samples": len(dataset)
+        }
+        if trainer.is_world_process_zero():
+            write_split_evaluation(output_dir, prefix, dataset["review"], output, evaluations[prefix], LABEL_NAMES)
 
     if trainer.is_world_process_zero():
-        output_dir = Path(training_args.output_dir)
         rows = epoch_table(trainer.state.log_history)
         write_epoch_table(rows, output_dir)
         plot_epochs(rows, output_dir / "training_curves.png")
         print("\n" + to_markdown(rows))
+        print(write_evaluation_report(evaluations, LABEL_NAMES, output_dir))
         print(
-            f"Final validation accuracy: {eval_metrics['eval_accuracy']:.4f} "
+            f"Final validation accuracy: {evaluations['eval']['accuracy']:.4f} "
             f"(notebook, DistilBERT, {len(NOTEBOOK_ACCURACY)} epochs: {NOTEBOOK_ACCURACY[-1]:.3f})"
         )
+        for prefix in held_out:
+            print(f"{SPLIT_NAMES[prefix].capitalize()} accuracy: {evaluations[prefix]['accuracy']:.4f}")
         print(f"Results in {output_dir}/")
 
 

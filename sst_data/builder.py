@@ -12,6 +12,7 @@ import datasets
 from datasets.builder import Key
 
 LABEL_NAMES = ["negative", "positive"]
+LABEL_IDS = ["0", "1"]  # GLUE's SST-2 layout: 0 negative, 1 positive
 HEADER = ("review", "label")
 # dev.tsv and test.tsv are optional; train.tsv is required.
 SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
@@ -23,7 +24,11 @@ class SSTDataError(ValueError):
 
 @dataclass
 class SST2Config(datasets.BuilderConfig):
-    """`data_dir` is the folder holding `train.tsv` (and optionally `dev.tsv`, `test.tsv`)."""
+    """`data_dir` is the folder holding `train.tsv` (and optionally `dev.tsv`, `test.tsv`); the header names
+    the columns, `text_column` and `label_column` say which of them hold the review and its label."""
+
+    text_column: str = HEADER[0]
+    label_column: str = HEADER[1]
 
 
 class SST2(datasets.GeneratorBasedBuilder):
@@ -46,25 +51,29 @@ class SST2(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(self, path):
-        for line_number, (review, label) in enumerate(read_rows(path), start=2):
+        rows = read_rows(path, self.config.text_column, self.config.label_column)
+        for line_number, (review, label) in enumerate(rows, start=2):
             yield Key(0, line_number), {"review": review, "label": label}
 
 
-def read_rows(path: Path):
-    """Yield (review, label) for every data row of `path`, or raise `SSTDataError` at the first bad one.
+def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEADER[1]):
+    """Yield (review, label name) for every data row of `path`, or raise `SSTDataError` at the first bad one.
 
     Reads bytes and splits on LF itself (not `csv`/pandas) so that reviews such as `null`,
     `nan` or ones holding quote characters stay text, and so that each error names its line.
+    Labels are names (negative/positive) or GLUE's ids (0/1), one style per file; text is kept as is.
     """
     where = f"{path}"
+    expected_header = f"'{text_column}<TAB>{label_column}'"
     if not path.is_file():
         raise SSTDataError(f"{where}: file not found; pass a data folder holding train.tsv (review<TAB>label)")
     data = path.read_bytes()
     if not data.strip():
-        raise SSTDataError(f"{where}: file is empty; expected a header line 'review<TAB>label' and one row per review")
+        raise SSTDataError(f"{where}: file is empty; expected a header line {expected_header} and one row per review")
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()  # the newline that ends the last row
+    label_style = None  # the labels the first row used: LABEL_NAMES or LABEL_IDS
     for index, raw in enumerate(lines):
         line_number = index + 1
         raw = raw.removesuffix(b"\r")
@@ -77,31 +86,50 @@ def read_rows(path: Path):
             ) from None
         fields = text.split("\t")
         if index == 0:
-            if tuple(fields) != HEADER:
+            if text_column not in fields or label_column not in fields:
                 raise SSTDataError(
-                    f"{where}:1: header is {text!r}, expected 'review<TAB>label'; add or fix the header line"
+                    f"{where}:1: header is {text!r}, expected {expected_header}; add or fix the header line, "
+                    "or name the columns with --text_column and --label_column"
                 )
+            header = fields
+            text_index, label_index = fields.index(text_column), fields.index(label_column)
             continue
-        if len(fields) != 2:
+        if len(fields) != len(header):
             raise SSTDataError(
-                f"{where}:{line_number}: {len(fields)} tab-separated fields, expected 2 (review<TAB>label); "
-                "a review must not contain a tab"
+                f"{where}:{line_number}: {len(fields)} tab-separated fields, expected {len(header)} "
+                f"({'<TAB>'.join(header)}); a review must not contain a tab"
             )
-        review, label = fields
+        review, label = fields[text_index], fields[label_index]
         if not review.strip():
             raise SSTDataError(f"{where}:{line_number}: review is empty; remove the row or fill in its text")
-        if label not in LABEL_NAMES:
+        if label_style is None and label in LABEL_NAMES + LABEL_IDS:
+            label_style = LABEL_NAMES if label in LABEL_NAMES else LABEL_IDS
+        if label not in (label_style or LABEL_NAMES):
             raise SSTDataError(
-                f"{where}:{line_number}: label {label!r} is not one of {', '.join(LABEL_NAMES)}; fix the label"
+                f"{where}:{line_number}: label {label!r} is not one of {', '.join(label_style or LABEL_NAMES)}"
+                f"{'' if label_style else ' (or 0, 1)'}; the file's labels are {labels_found(lines[1:], label_index)}; "
+                "fix the label"
             )
-        yield review, label
+        yield review, LABEL_NAMES[label_style.index(label)]
     if len(lines) == 1:
-        raise SSTDataError(f"{where}: has a header but no rows; add one 'review<TAB>label' row per review")
+        raise SSTDataError(f"{where}: has a header but no rows; add one {expected_header} row per review")
 
 
-def fingerprint(data_dir: Path) -> str:
-    """Hash of the split files' bytes, so that editing a TSV gives a new Arrow cache, never a stale one."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+def labels_found(lines: list[bytes], label_index: int, shown: int = 8) -> str:
+    """The distinct values of a label column, for an error message: `'0', '1', '2', '3', '4'`."""
+    values = set()
+    for raw in lines:
+        fields = raw.removesuffix(b"\r").decode("utf-8", "replace").split("\t")
+        if len(fields) > label_index:
+            values.add(fields[label_index])
+    found = sorted(values)
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return ", ".join(map(repr, found[:shown])) + more
+
+
+def fingerprint(data_dir: Path, *columns: str) -> str:
+    """Hash of the split files' bytes and the columns read, so that editing a TSV gives a new Arrow cache, never a stale one."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + "\t".join(columns).encode())
     for name in SPLIT_FILES.values():
         path = data_dir / name
         if path.is_file():

@@ -5,15 +5,27 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from .builder import SST2, SSTDataError, fingerprint
+from .builder import HEADER, SST2, SSTDataError, fingerprint
 
 
-def load_sst2(data_dir: str | Path, cache_dir: str | Path | None = None) -> datasets.DatasetDict:
-    """Read `train.tsv` (and `dev.tsv` / `test.tsv` when present) into a cached Arrow `DatasetDict`."""
+def load_sst2(
+    data_dir: str | Path,
+    cache_dir: str | Path | None = None,
+    text_column: str = HEADER[0],
+    label_column: str = HEADER[1],
+) -> datasets.DatasetDict:
+    """Read `train.tsv` (and `dev.tsv` / `test.tsv` when present) into a cached Arrow `DatasetDict` with the
+    columns `review` and `label` (negative/positive), whatever the files call them."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
-    builder = SST2(data_dir=str(data_dir.resolve()), cache_dir=cache_dir, hash=fingerprint(data_dir))
+    builder = SST2(
+        data_dir=str(data_dir.resolve()),
+        text_column=text_column,
+        label_column=label_column,
+        cache_dir=cache_dir,
+        hash=fingerprint(data_dir, text_column, label_column),
+    )
     try:
         builder.download_and_prepare()
     except datasets.exceptions.DatasetGenerationError as err:

@@ -12,6 +12,7 @@ from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel  # noq
 
 ROOT = Path(__file__).resolve().parents[1]
 SST2_DIR = ROOT.parent / "shared" / "data" / "sst2"  # real data, never copied into the repo
+SST_TREES_DIR = ROOT.parent / "shared" / "data" / "sst-trees"  # the official release's train.txt, dev.txt
 
 
 def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

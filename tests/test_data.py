@@ -127,5 +127,53 @@ def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"run_finetune.py: error: {data_dir}/train.tsv:3: label 'neutral' is not one of negative, positive; fix the label"
+        f"run_finetune.py: error: {data_dir}/train.tsv:3: label 'neutral' is not one of negative, positive; "
+        "the file's labels are 'neutral', 'positive'; fix the label"
+    )
+
+
+def test_glue_layout_loads_unedited_with_text_and_label_columns(tmp_path):
+    """GLUE's SST-2: `sentence<TAB>label`, labels 0/1, reviews ending in a space; the text is kept as it is."""
+    glue = b"sentence\tlabel\nhide new secretions from the parental units \t0\nthe greatest musicians \t1\n"
+    data_dir = write_tsv(tmp_path / "data", glue)
+    write_tsv(data_dir, b"sentence\tlabel\nit 's a charming journey . \t1\n", name="dev.tsv")
+    data = load_sst2(data_dir, cache_dir=tmp_path / "cache", text_column="sentence", label_column="label")
+    assert data["train"]["review"] == ["hide new secretions from the parental units ", "the greatest musicians "]
+    assert data["train"]["label"] == [0, 1] and data["dev"]["label"] == [1]
+    assert data["train"].features["label"].names == ["negative", "positive"]
+
+    columns_elsewhere = b"index\tlabel\tsentence\n7\tnegative\tdull\n"
+    data_dir = write_tsv(tmp_path / "other", columns_elsewhere)
+    data = load_sst2(data_dir, cache_dir=tmp_path / "cache", text_column="sentence")
+    assert data["train"][0] == {"review": "dull", "label": 0}
+
+    message = load_error(tmp_path, glue)  # without --text_column: the header names the way out
+    assert message.endswith(
+        "train.tsv:1: header is 'sentence\\tlabel', expected 'review<TAB>label'; add or fix the header line, "
+        "or name the columns with --text_column and --label_column"
+    )
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (b"a\t0\nb\t3\nc\t4\nd\t1\n", r"train.tsv:3: label '3' is not one of 0, 1; the file's labels are '0', '1', '3', '4'"),
+        (b"a\t2\nb\t0\n", r"train.tsv:2: label '2' is not one of negative, positive \(or 0, 1\); the file's labels are '0', '2'"),
+        (b"a\tpositive\nb\t1\n", r"train.tsv:3: label '1' is not one of negative, positive; the file's labels are '1', 'positive'"),
+        (b"a\t1\nb\tnegative\n", r"train.tsv:3: label 'negative' is not one of 0, 1; the file's labels are '1', 'negative'"),
+        (b"a\t1.0\n", r"train.tsv:2: label '1.0' is not one of negative, positive \(or 0, 1\)"),
+    ],
+)
+def test_label_set_that_does_not_fit_names_the_values_found(tmp_path, body, expected):
+    message = load_error(tmp_path, HEADER + body)
+    assert re.search(expected, message), message
+
+
+def test_run_takes_text_and_label_columns(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", b"sentence\tlabel\nfine \t1\nbad\t2\n")
+    result = run_finetune("--data_dir", str(data_dir), "--text_column", "sentence", "--output_dir", str(tmp_path / "out"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"run_finetune.py: error: {data_dir}/train.tsv:3: label '2' is not one of 0, 1; "
+        "the file's labels are '1', '2'; fix the label"
     )

@@ -186,6 +186,35 @@ def test_run_writes_every_output(notebook_run):
     assert f"Final validation accuracy: {results['eval_accuracy']:.4f} (notebook, DistilBERT, 4 epochs: 0.881)" in result.stdout
 
 
+def test_run_evaluates_the_official_dev_split_beyond_accuracy(notebook_run, sst2_dir):
+    output_dir, result = notebook_run
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["dev_samples"] == 872 and 0.0 <= results["dev_accuracy"] <= 1.0 and results["dev_loss"] > 0
+    assert {"dev_macro_f1", "dev_f1_negative", "dev_recall_positive", "eval_macro_f1"} <= set(results)
+    assert all(isinstance(v, (int, float)) for v in results.values())  # the confusion matrix stays out
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert not any("confusion" in key for entry in state["log_history"] for key in entry)
+    assert f"Dev (official) accuracy: {results['dev_accuracy']:.4f}" in result.stdout
+
+    report = (output_dir / "evaluation.md").read_text()
+    assert report in result.stdout
+    assert f"| dev (official) | 872 | {results['dev_loss']:.4f} | {results['dev_accuracy']:.4f} |" in report
+    assert f"| validation (held-out 30%) | 1038 | {results['eval_loss']:.4f} | {results['eval_accuracy']:.4f} |" in report
+    matrix = report.split("Confusion matrix, dev (official)")[1].splitlines()[4:6]
+    counts = [[int(c) for c in row.strip("| ").split(" | ")[1:]] for row in matrix]
+    assert sum(map(sum, counts)) == 872 and (counts[0][0] + counts[1][1]) / 872 == pytest.approx(results["dev_accuracy"])
+    for prefix in ("eval", "dev"):
+        assert (output_dir / f"{prefix}_confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    gold = dict(line.split("\t") for line in (sst2_dir / "dev.tsv").read_text().splitlines()[1:])
+    with open(output_dir / "dev_misclassified.tsv") as f:
+        wrong = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert len(wrong) == counts[0][1] + counts[1][0]
+    assert wrong and list(wrong[0]) == ["review", "gold", "predicted", "probability"]
+    assert all(gold[r["review"]] == r["gold"] != r["predicted"] and float(r["probability"]) >= 0.5 for r in wrong)
+    assert [float(r["probability"]) for r in wrong] == sorted((float(r["probability"]) for r in wrong), reverse=True)
+
+
 def test_finished_run_is_not_overwritten(notebook_run, sst2_dir, tiny_model_dir):
     output_dir, _ = notebook_run
     before = (output_dir / "all_results.json").read_bytes()
@@ -222,3 +251,4 @@ def test_real_pretrained_model_learns(tmp_path, sst2_dir, minilm_dir):
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["eval_samples"] == 623
     assert results["eval_accuracy"] >= 0.75
+    assert results["dev_samples"] == 872 and results["dev_accuracy"] >= 0.75  # the official dev split, never trained on

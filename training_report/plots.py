@@ -22,6 +22,25 @@ def plot_epochs(rows: list[dict], path) -> None:
     acc_ax.plot(epochs[: len(reference)], reference, "s--", color="grey", label="notebook (DistilBERT)")
     acc_ax.set(title="Validation accuracy", xlabel="epoch", ylabel="accuracy", xticks=epochs)
     acc_ax.legend()
+    save_figure(fig, path)
+
+
+def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], title: str, path) -> None:
+    """Counts per (gold, predicted) pair, rows gold and columns predicted, each cell labelled with its count."""
+    fig, ax = plt.subplots(figsize=(4.5, 4), constrained_layout=True)
+    ax.imshow(matrix, cmap="Blues", vmin=0)
+    peak = max(max(row) for row in matrix)
+    for gold, row in enumerate(matrix):
+        for predicted, count in enumerate(row):
+            color = "white" if count > peak / 2 else "black"
+            ax.text(predicted, gold, str(count), ha="center", va="center", color=color, fontsize=14)
+    ticks = range(len(label_names))
+    ax.set(xticks=ticks, yticks=ticks, xticklabels=label_names, yticklabels=label_names)
+    ax.set(xlabel="predicted", ylabel="gold", title=title)
+    save_figure(fig, path)
+
+
+def save_figure(fig, path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)

@@ -1,0 +1,61 @@
+"""Convert Stanford's SST release into the notebook's train.tsv / dev.tsv / test.tsv.
+
+    python -m sst_data --output_dir data/sst2                          # download, verify, convert
+    python -m sst_data --source trainDevTestTrees_PTB.zip --output_dir data/sst2
+    python -m sst_data --source path/to/trees --output_dir data/sst2 --encoding utf-8
+"""
+
+import argparse
+import codecs
+import re
+from pathlib import Path
+
+from .builder import SPLIT_FILES, SSTDataError
+from .download import STANFORD_SHA256, STANFORD_URL, download_verified
+from .trees import NOTEBOOK_ENCODING, convert_release
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m sst_data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--source",
+        default=STANFORD_URL,
+        help="trainDevTestTrees_PTB.zip, a folder holding its tree files, or a URL to download it from "
+        "(default: Stanford's)",
+    )
+    parser.add_argument("--output_dir", type=Path, required=True, help="Where train.tsv, dev.tsv, test.tsv go.")
+    parser.add_argument(
+        "--encoding",
+        default=NOTEBOOK_ENCODING,
+        help="How to decode the tree files. cp1252 (default) reproduces the notebook's train.tsv byte for byte, "
+        "accents as mojibake ('andrã©'); utf-8 gives correct text ('andré').",
+    )
+    parser.add_argument("--sha256", default=STANFORD_SHA256, help="Checksum a downloaded --source must have.")
+    parser.add_argument(
+        "--download_dir", type=Path, default=Path("data"), help="Where a downloaded --source is kept (default: data)."
+    )
+    args = parser.parse_args(argv)
+    try:
+        codecs.lookup(args.encoding)
+    except LookupError:
+        parser.error(f"--encoding {args.encoding}: unknown encoding; use cp1252 (the notebook's) or utf-8")
+
+    source = args.source
+    if re.match(r"(https?|file)://", source):
+        source = download_verified(source, args.sha256, args.download_dir / Path(source).name)
+    conversions = convert_release(Path(source), args.output_dir, args.encoding)
+    for split, conversion in conversions.items():
+        labels = [label for _, label in conversion.rows]
+        print(
+            f"{args.output_dir / SPLIT_FILES[split]}: {len(labels)} reviews ({labels.count('positive')} positive, "
+            f"{labels.count('negative')} negative; {conversion.neutral} neutral trees dropped)"
+        )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SSTDataError as err:
+        raise SystemExit(f"python -m sst_data: error: {err}") from None
