@@ -10,6 +10,7 @@ The recipe file supplies defaults; flags given on the command line override them
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field, fields
@@ -19,6 +20,7 @@ import evaluate
 import torch
 import transformers
 import yaml
+from huggingface_hub import get_token
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -31,7 +33,17 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from sst_data import LABEL_NAMES, SSTDataError, load_sst2, notebook_sample, tokenize
-from training_report import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, plot_epochs, to_markdown, write_epoch_table
+from training_report import (
+    NOTEBOOK_ACCURACY,
+    EpochTimer,
+    PushError,
+    epoch_table,
+    plot_epochs,
+    push_run,
+    to_markdown,
+    write_epoch_table,
+    write_model_card,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RECIPE = HERE / "recipes" / "notebook.yaml"
@@ -67,6 +79,10 @@ class FinetuneArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Replace a finished run (and its checkpoints) in --output_dir."}
     )
+    push_to_hub_dry_run: bool = field(
+        default=False,
+        metadata={"help": "Assemble and list what --push_to_hub would upload (output_dir/hub_upload); no network."},
+    )
 
 
 def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArguments]:
@@ -86,6 +102,15 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
             parser.error(f"--config {config.config}: unknown key '{key}'; keys are the flags of --help, without '--'")
     parser.set_defaults(**recipe)
     *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: the --config namespace
+    training_args = arguments[-1]
+    if training_args.hub_token:
+        parser.error("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > training_args.world_size:  # e.g. torchrun on a machine without GPUs, no --use_cpu
+        parser.error(f"launched as {launched} processes that did not join one group; "
+                     "without GPUs pass --use_cpu so they train together over gloo")  # fmt: skip
+    if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
+        parser.error("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
     return tuple(arguments)
 
 
@@ -132,6 +157,9 @@ def load_model_and_tokenizer(name: str):
             f"--model_name_or_path {name}: not in the local Hugging Face cache and the Hub cannot be reached; "
             "connect once to cache it, or pass a local model folder (config.json, tokenizer, weights)"
         ) from None
+    # The classification loss is a batch mean that ignores `num_items_in_batch`; the Trainer would otherwise scale
+    # it up by the number of accumulation steps and devices (doubled gradients on 2 GPUs).
+    model.accepts_loss_kwargs = False
     return model, tokenizer
 
 
@@ -150,7 +178,8 @@ def main(argv=None) -> None:
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     logger.info("Model %s, data %s, output %s", model_args, data_args, training_args.output_dir)
 
-    checkpoint = checkpoint_to_resume(training_args)
+    with training_args.main_process_first(desc="output folder check"):  # only one process removes stale checkpoints
+        checkpoint = checkpoint_to_resume(training_args)
 
     ###############
     # Load data: the notebook's half of train.tsv, split 70/30
@@ -175,7 +204,13 @@ def main(argv=None) -> None:
     accuracy = evaluate.load(str(HERE / "metrics" / "accuracy"))
 
     def compute_metrics(eval_pred):
-        return accuracy.compute(predictions=eval_pred.predictions.argmax(-1), references=eval_pred.label_ids)
+        # `samples` counts the rows scored after gathering from every process (duplicated padding rows dropped).
+        scores = accuracy.compute(predictions=eval_pred.predictions.argmax(-1), references=eval_pred.label_ids)
+        return scores | {"samples": len(eval_pred.label_ids)}
+
+    # A Trainer with push_to_hub=True creates the Hub repo at init, before training, and writes its own card
+    # over ours when pushing: publish once the run is written instead (end of main).
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
 
     trainer = Trainer(
         model=model,
@@ -199,7 +234,7 @@ def main(argv=None) -> None:
     trainer.save_state()
     # The last epoch's validation; evaluate only if the recipe never did.
     last_eval = next((e for e in reversed(trainer.state.log_history) if "eval_loss" in e), None) or trainer.evaluate()
-    eval_metrics = {k: v for k, v in last_eval.items() if k.startswith("eval_")} | {"eval_samples": len(eval_dataset)}
+    eval_metrics = {k: v for k, v in last_eval.items() if k.startswith("eval_")}
     trainer.log_metrics("eval", eval_metrics)
     trainer.save_metrics("eval", eval_metrics)
 
@@ -213,11 +248,19 @@ def main(argv=None) -> None:
             f"Final validation accuracy: {eval_metrics['eval_accuracy']:.4f} "
             f"(notebook, DistilBERT, {len(NOTEBOOK_ACCURACY)} epochs: {NOTEBOOK_ACCURACY[-1]:.3f})"
         )
+        write_model_card(output_dir, model_args, data_args, training_args, sys.argv[1:] if argv is None else argv)
         print(f"Results in {output_dir}/")
+
+    ###############
+    # Publish: model, tokenizer, card, results, table and plots, from the main process
+    ###############
+    if trainer.is_world_process_zero() and (push_to_hub or training_args.push_to_hub_dry_run):
+        push_run(training_args.output_dir, training_args.hub_model_id, training_args.hub_private_repo,
+                 training_args.hub_revision, dry_run=training_args.push_to_hub_dry_run)  # fmt: skip
 
 
 if __name__ == "__main__":
     try:
         main()
-    except SSTDataError as err:
+    except (SSTDataError, PushError) as err:
         raise SystemExit(f"run_finetune.py: error: {err}") from None
