@@ -12,6 +12,7 @@ import huggingface_hub
 import numpy as np
 import pytest
 import torch
+from accelerate.commands.config.config_args import load_config_from_file
 from huggingface_hub import ModelCard
 from transformers import (
     AutoModelForSequenceClassification,
@@ -30,6 +31,18 @@ from .conftest import ROOT
 
 FAKE_TOKEN = "hf_PlantedFakeToken0123456789abcdefXYZ"
 REPO_ID = "someone/sst2-tiny-ddp"
+
+
+@pytest.mark.parametrize(
+    "name, distributed_type, processes, machines",
+    [("single_gpu", "NO", 1, 1), ("multi_gpu", "MULTI_GPU", 2, 1), ("multi_node", "MULTI_GPU", 16, 2),
+     ("cpu_2proc", "MULTI_GPU", 2, 1)],
+)  # fmt: skip
+def test_accelerate_configs_load(name, distributed_type, processes, machines):
+    """accelerate's own loader refuses unknown keys; cpu_2proc reaches the CPU through torchrun (see the file)."""
+    config = load_config_from_file(str(ROOT / "recipes" / "accelerate" / f"{name}.yaml"))
+    assert (config.distributed_type, config.num_processes, config.num_machines) == (distributed_type, processes, machines)
+    assert config.use_cpu == (name == "cpu_2proc")
 
 
 def free_port() -> int:
