@@ -12,17 +12,20 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 QUICK ?=
+ACCELERATE_CONFIG ?=
+HUB_MODEL_ID ?=
+DRY_RUN ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
 PREPARED_DATA := data/sst2
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir $(PREPARED_DATA)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test data reproduce test bench clean
+.PHONY: help install install-test data reproduce push test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"\n    ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +51,16 @@ $(PREPARED_DATA)/train.tsv: | install
 	$(CONVERT_SST)
 
 reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
-	$(BIN)/python run_finetune.py --config $(RECIPE) \
+	$(if $(ACCELERATE_CONFIG),$(BIN)/accelerate launch --config_file $(ACCELERATE_CONFIG),$(BIN)/python) \
+		run_finetune.py --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(ARGS)
+
+push: install ## Publish the run in OUTPUT_DIR to the Hub as HUB_MODEL_ID (token: HF_TOKEN or `hf auth login`); DRY_RUN=1 only lists
+	$(BIN)/python push_to_hub.py --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
+		$(if $(HUB_MODEL_ID),--hub_model_id $(HUB_MODEL_ID)) $(if $(DRY_RUN),--dry_run) $(ARGS)
 
 test: install-test ## Run the test suite offline (real data from ../shared/data)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ The recipe file supplies defaults; flags given on the command line override them
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field, fields
@@ -19,6 +20,7 @@ import evaluate
 import torch
 import transformers
 import yaml
+from huggingface_hub import get_token
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -35,11 +37,14 @@ from training_report import (
     NOTEBOOK_ACCURACY,
     SPLIT_NAMES,
     EpochTimer,
+    PushError,
     epoch_table,
     plot_epochs,
+    push_run,
     to_markdown,
     write_epoch_table,
     write_evaluation_report,
+    write_model_card,
     write_split_evaluation,
 )
 
@@ -88,6 +93,10 @@ class FinetuneArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Replace a finished run (and its checkpoints) in --output_dir."}
     )
+    push_to_hub_dry_run: bool = field(
+        default=False,
+        metadata={"help": "Assemble and list what --push_to_hub would upload (output_dir/hub_upload); no network."},
+    )
     gpu_mode: str = field(
         default="auto",
         metadata={
@@ -132,6 +141,15 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
         *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: --config
     except ValueError as err:  # the dataclasses' own checks
         parser.error(str(err))
+    training_args = arguments[-1]
+    if training_args.hub_token:
+        parser.error("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > training_args.world_size:  # e.g. torchrun on a machine without GPUs, no --use_cpu
+        parser.error(f"launched as {launched} processes that did not join one group; "
+                     "without GPUs pass --use_cpu so they train together over gloo")  # fmt: skip
+    if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
+        parser.error("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
     return tuple(arguments)
 
 
@@ -178,6 +196,9 @@ def load_model_and_tokenizer(name: str):
             f"--model_name_or_path {name}: not in the local Hugging Face cache and the Hub cannot be reached; "
             "connect once to cache it, or pass a local model folder (config.json, tokenizer, weights)"
         ) from None
+    # The classification loss is a batch mean that ignores `num_items_in_batch`; the Trainer would otherwise scale
+    # it up by the number of accumulation steps and devices (doubled gradients on 2 GPUs).
+    model.accepts_loss_kwargs = False
     return model, tokenizer
 
 
@@ -196,7 +217,8 @@ def main(argv=None) -> None:
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     logger.info("Model %s, data %s, output %s", model_args, data_args, training_args.output_dir)
 
-    checkpoint = checkpoint_to_resume(training_args)
+    with training_args.main_process_first(desc="output folder check"):  # only one process removes stale checkpoints
+        checkpoint = checkpoint_to_resume(training_args)
 
     ###############
     # Load data: the notebook's half of train.tsv, split 70/30
@@ -227,7 +249,13 @@ def main(argv=None) -> None:
 
     def compute_metrics(eval_pred):
         # Scalars only: the confusion matrix would break log_metrics and tensorboard; the report files hold it.
-        return {k: v for k, v in score(eval_pred.predictions, eval_pred.label_ids).items() if k != "confusion_matrix"}
+        # `samples` counts the rows scored after gathering from every process (duplicated padding rows dropped).
+        scores = score(eval_pred.predictions, eval_pred.label_ids)
+        return {k: v for k, v in scores.items() if k != "confusion_matrix"} | {"samples": len(eval_pred.label_ids)}
+
+    # A Trainer with push_to_hub=True creates the Hub repo at init, before training, and writes its own card
+    # over ours when pushing: publish once the run is written instead (end of main).
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
 
     trainer = Trainer(
         model=model,
@@ -257,11 +285,11 @@ def main(argv=None) -> None:
     evaluations = {}
     for prefix, dataset in {"eval": eval_dataset, **held_out}.items():
         output = trainer.predict(dataset, metric_key_prefix=prefix)
-        split_metrics = output.metrics | {f"{prefix}_samples": len(dataset)}
+        split_metrics = output.metrics
         trainer.log_metrics(prefix, split_metrics)
         trainer.save_metrics(prefix, split_metrics)
         evaluations[prefix] = score(output.predictions, output.label_ids) | {
-            "loss": split_metrics[f"{prefix}_loss"], "samples": len(dataset)
+            "loss": split_metrics[f"{prefix}_loss"], "samples": split_metrics[f"{prefix}_samples"]
         }
         if trainer.is_world_process_zero():
             write_split_evaluation(output_dir, prefix, dataset["review"], output, evaluations[prefix], LABEL_NAMES)
@@ -278,11 +306,19 @@ def main(argv=None) -> None:
         )
         for prefix in held_out:
             print(f"{SPLIT_NAMES[prefix].capitalize()} accuracy: {evaluations[prefix]['accuracy']:.4f}")
+        write_model_card(output_dir, model_args, data_args, training_args, sys.argv[1:] if argv is None else argv)
         print(f"Results in {output_dir}/")
+
+    ###############
+    # Publish: model, tokenizer, card, results, table and plots, from the main process
+    ###############
+    if trainer.is_world_process_zero() and (push_to_hub or training_args.push_to_hub_dry_run):
+        push_run(training_args.output_dir, training_args.hub_model_id, training_args.hub_private_repo,
+                 training_args.hub_revision, dry_run=training_args.push_to_hub_dry_run)  # fmt: skip
 
 
 if __name__ == "__main__":
     try:
         main()
-    except SSTDataError as err:
+    except (SSTDataError, PushError) as err:
         raise SystemExit(f"run_finetune.py: error: {err}") from None

@@ -1,18 +1,24 @@
-"""What a run writes about itself: the notebook's per-epoch table and its plot, the final evaluation of each split."""
+"""What a run writes about itself: the notebook's per-epoch table and its plot, the final evaluation of each
+split, the Hub model card; and its push."""
 
 from .epochs import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, to_markdown, write_epoch_table
 from .evaluation import SPLIT_NAMES, evaluation_markdown, write_evaluation_report, write_split_evaluation
+from .hub import PushError, push_run
+from .model_card import write_model_card
 from .plots import plot_epochs
 
 __all__ = [
     "NOTEBOOK_ACCURACY",
     "SPLIT_NAMES",
     "EpochTimer",
+    "PushError",
     "epoch_table",
     "evaluation_markdown",
     "plot_epochs",
+    "push_run",
     "to_markdown",
     "write_epoch_table",
     "write_evaluation_report",
+    "write_model_card",
     "write_split_evaluation",
 ]

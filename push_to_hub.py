@@ -1,0 +1,33 @@
+#!/usr/bin/env python
+"""Publish a finished run (`run_finetune.py`'s output folder) to the Hugging Face Hub; `make push` runs this.
+
+    python push_to_hub.py --output_dir outputs/notebook --hub_model_id NAME     # HF_TOKEN or `hf auth login`
+    python push_to_hub.py --output_dir outputs/notebook --dry_run               # assemble and list, no network
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from training_report import PushError, push_run
+
+
+@dataclass
+class PushArguments:
+    output_dir: str = field(default="outputs/notebook", metadata={"help": "The finished run to publish."})
+    hub_model_id: str | None = field(
+        default=None, metadata={"help": "Model repo, `name` or `user/name` (default: the output folder's name)."}
+    )
+    hub_private_repo: bool | None = field(default=None, metadata={"help": "Create the repo private."})
+    hub_revision: str | None = field(default=None, metadata={"help": "Branch to push to (created if missing)."})
+    dry_run: bool = field(default=False, metadata={"help": "Assemble and list the upload; no network."})
+
+
+if __name__ == "__main__":
+    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses()
+    try:
+        push_run(Path(args.output_dir), args.hub_model_id, args.hub_private_repo, args.hub_revision, args.dry_run)
+    except PushError as err:
+        sys.exit(f"push: error: {err}")

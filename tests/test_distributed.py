@@ -1,0 +1,236 @@
+"""`accelerate launch` on 2 CPU processes (gloo), tracked with TensorBoard and published as a dry run,
+with a fake Hub token planted in the environment: one realistic scale-out run, checked from every side."""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import huggingface_hub
+import numpy as np
+import pytest
+import torch
+from accelerate.commands.config.config_args import load_config_from_file
+from huggingface_hub import ModelCard
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    DistilBertModel,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+import run_finetune
+from sst_data import load_sst2, notebook_sample, tokenize
+
+from .conftest import ROOT
+
+FAKE_TOKEN = "hf_PlantedFakeToken0123456789abcdefXYZ"
+REPO_ID = "someone/sst2-tiny-ddp"
+
+
+@pytest.mark.parametrize(
+    "name, distributed_type, processes, machines",
+    [("single_gpu", "NO", 1, 1), ("multi_gpu", "MULTI_GPU", 2, 1), ("multi_node", "MULTI_GPU", 16, 2),
+     ("cpu_2proc", "MULTI_GPU", 2, 1)],
+)  # fmt: skip
+def test_accelerate_configs_load(name, distributed_type, processes, machines):
+    """accelerate's own loader refuses unknown keys; cpu_2proc reaches the CPU through torchrun (see the file)."""
+    config = load_config_from_file(str(ROOT / "recipes" / "accelerate" / f"{name}.yaml"))
+    assert (config.distributed_type, config.num_processes, config.num_machines) == (distributed_type, processes, machines)
+    assert config.use_cpu == (name == "cpu_2proc")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory, sst2_dir, tiny_model_dir):
+    """One epoch on 2 processes with the notebook's global batch of 32 (16 per process)."""
+    output_dir = tmp_path_factory.mktemp("ddp") / "out"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(ROOT / "recipes" / "accelerate" / "cpu_2proc.yaml"),
+        "--main_process_port", str(free_port()),
+        str(ROOT / "run_finetune.py"), "--use_cpu",
+        "--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir), "--output_dir", str(output_dir),
+        "--num_train_epochs", "1", "--per_device_train_batch_size", "16",
+        "--report_to", "tensorboard", "--push_to_hub_dry_run", "--hub_model_id", REPO_ID,
+    ]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_TOKEN": FAKE_TOKEN, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output_dir, result
+
+
+def test_two_processes_keep_the_global_batch_of_32(ddp_run):
+    output_dir, _ = ddp_run
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert state["global_step"] == 76  # 2422 rows / (16 x 2 processes): the notebook's 76 steps per epoch
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["train_samples"] == 2422
+    assert results["train_loss"] < 0.75  # ~ln 2 for an untrained model; a loss scaled by the 2 processes reads 1.39
+
+
+def test_evaluation_scores_every_validation_row_once(ddp_run, sst2_dir, tiny_model_dir, tmp_path):
+    """1038 rows in batches of 32 on 2 processes leave a ragged last batch that accelerate pads with repeated rows;
+    the metrics must count each row once: same count, accuracy and loss as one process evaluating the saved model."""
+    output_dir, _ = ddp_run
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["eval_samples"] == 1038
+
+    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    validation = sample.train_test_split(test_size=0.3, seed=42)["test"]
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    rows = tokenize(validation, tokenizer, max_length=80).remove_columns("review").to_list()
+    collate = DataCollatorWithPadding(tokenizer)
+    model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
+    with torch.no_grad():
+        logits = torch.cat([model(**collate(rows[i : i + 64])).logits for i in range(0, len(rows), 64)])
+    labels = torch.tensor(validation["label"])
+    assert results["eval_accuracy"] == float(np.mean(logits.argmax(-1).numpy() == labels.numpy()))
+    assert results["eval_loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-4)
+
+
+def test_only_the_main_process_writes_and_reports(ddp_run):
+    output_dir, result = ddp_run
+    assert result.stdout.count("Final validation accuracy:") == 1
+    assert result.stdout.count("Dry run:") == 1
+    evaluation = [  # the final evaluation of the validation split and the official dev split
+        "dev_confusion_matrix.png", "dev_misclassified.tsv", "dev_results.json", "eval_confusion_matrix.png",
+        "eval_misclassified.tsv", "evaluation.md",
+    ]  # fmt: skip
+    assert sorted(p.name for p in output_dir.iterdir()) == sorted([
+        "README.md", "all_results.json", "checkpoint-76", "config.json", "epoch_stats.csv", "epoch_stats.md",
+        "eval_results.json", "hub_upload", "model.safetensors", "runs", "tokenizer.json", "tokenizer_config.json",
+        "train_results.json", "trainer_state.json", "training_args.bin", "training_curves.png", *evaluation,
+    ])  # fmt: skip
+    assert len(list((output_dir / "runs").rglob("events.out.tfevents.*"))) == 1  # TensorBoard: one writer
+
+
+def test_dry_run_assembles_the_upload_with_a_card_of_real_numbers(ddp_run):
+    output_dir, result = ddp_run
+    upload = output_dir / "hub_upload"
+    files = sorted(p.relative_to(upload).as_posix() for p in upload.rglob("*") if p.is_file())
+    assert [f for f in files if not f.startswith("runs/")] == sorted([
+        "README.md", "all_results.json", "config.json", "epoch_stats.csv", "epoch_stats.md", "eval_results.json",
+        "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_results.json", "trainer_state.json",
+        "training_curves.png", "dev_confusion_matrix.png", "dev_misclassified.tsv", "dev_results.json",
+        "eval_confusion_matrix.png", "eval_misclassified.tsv", "evaluation.md",
+    ])  # fmt: skip
+    assert any(f.startswith("runs/") for f in files)  # the TensorBoard logs go up too
+    assert all(f in result.stdout for f in files)  # the listing printed
+    assert (upload / "model.safetensors").stat().st_ino == (output_dir / "model.safetensors").stat().st_ino
+
+    results = json.loads((output_dir / "all_results.json").read_text())
+    card = ModelCard.load(upload / "README.md")
+    assert card.data.license == "apache-2.0" and card.data.pipeline_tag == "text-classification"
+    by_split = {result.dataset_split: result for result in card.data.eval_results}
+    assert sorted(by_split) == ["dev", "validation"]  # every split in all_results.json: held-out 30%, official dev
+    validation, dev = by_split["validation"], by_split["dev"]
+    assert (validation.metric_type, validation.dataset_split) == ("accuracy", "validation")
+    assert validation.metric_value == round(results["eval_accuracy"], 4)
+    assert (dev.dataset_split, dev.metric_value) == ("dev", round(results["dev_accuracy"], 4))
+    assert card.data.model_name == "sst2-tiny-ddp"
+    text = card.text
+    assert f"| validation | 1038 | {results['eval_accuracy']:.4f} |" in text
+    assert "| *the notebook (DistilBERT, 4 epochs), validation* | | *0.881* |" in text
+    assert (output_dir / "epoch_stats.md").read_text() in text
+    assert "| batch size | 32 (16 per device x 2 device(s) x 1 accumulation step(s)) |" in text
+    assert "| devices | 2 x cpu |" in text and "| transformers | 5." in text
+    assert "accelerate launch --multi_gpu --num_processes 2 run_finetune.py --use_cpu --model_name_or_path" in text
+    assert f'model="{REPO_ID}"' in text
+
+
+def test_planted_token_appears_in_no_output(ddp_run):
+    output_dir, result = ddp_run
+    assert FAKE_TOKEN not in result.stdout + result.stderr
+    leaks = [p for p in output_dir.rglob("*") if p.is_file() and FAKE_TOKEN.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+def fingerprints(output_dir) -> dict:
+    return {p.relative_to(output_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in output_dir.rglob("*") if p.is_file() and "hub_upload" not in p.parts}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"HF_TOKEN": None}, f"cannot push to {REPO_ID}: no Hugging Face token"),
+        ({"HF_TOKEN": FAKE_TOKEN, "HF_HUB_OFFLINE": "1"}, f"push to {REPO_ID} failed: Cannot reach https://"),
+        ({"HF_TOKEN": FAKE_TOKEN, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"},
+         f"push to {REPO_ID} failed: [Errno 111] Connection refused"),
+    ],
+    ids=["no-token", "offline-mode", "no-network"],
+)
+def test_failed_push_says_why_in_one_line_and_keeps_the_run(ddp_run, tmp_path, env, message):
+    """`make push` of the finished run (push_to_hub.py), without a token or without the Hub."""
+    output_dir, _ = ddp_run
+    before = fingerprints(output_dir)
+    env = {k: v for k, v in {**os.environ, **env}.items() if v is not None} | {"HF_HOME": str(tmp_path / "no-login")}
+    result = subprocess.run([sys.executable, str(ROOT / "push_to_hub.py"), "--output_dir", str(output_dir),
+                             "--hub_model_id", REPO_ID], capture_output=True, text=True, cwd=ROOT, env=env)  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and FAKE_TOKEN not in result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"push: error: {message}"), line
+    assert f"The run in {output_dir} is unchanged" in line
+    assert fingerprints(output_dir) == before
+
+
+def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-login" / "token"))
+    for flags, expected in [
+        (["--hub_token", FAKE_TOKEN], "--hub_token would be saved with the run's arguments; set HF_TOKEN or run"),
+        (["--push_to_hub", "--hub_model_id", REPO_ID], "--push_to_hub: no Hugging Face token; set HF_TOKEN or run"),
+    ]:
+        with pytest.raises(SystemExit):
+            run_finetune.parse_args(flags)
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert expected in error and FAKE_TOKEN not in error
+
+
+def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
+    """Per-device 16 x 2 accumulation steps = batch 32, the way to keep the notebook's batch on a smaller
+    device: same logged losses and weights (dropout off), as the loss is not scaled by the accumulation steps."""
+    no_dropout = tmp_path / "no-dropout"
+    DistilBertModel.from_pretrained(tiny_model_dir, dropout=0.0, attention_dropout=0.0).save_pretrained(no_dropout)
+    tokenizer.save_pretrained(no_dropout)
+    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    data = tokenize(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
+
+    def train(batch_size, accumulation):
+        set_seed(0)
+        model, _ = run_finetune.load_model_and_tokenizer(str(no_dropout))
+        model.config.seq_classif_dropout = 0.0
+        model.dropout.p = 0.0  # the classification head's dropout
+        args = TrainingArguments(
+            output_dir=str(tmp_path / f"bs{batch_size}"), learning_rate=2e-5, max_grad_norm=1.0, num_train_epochs=1,
+            per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
+            train_sampling_strategy="sequential", logging_steps=1, save_strategy="no", report_to="none", use_cpu=True,
+        )  # fmt: skip
+        trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80))
+        trainer.train()
+        return [e["loss"] for e in trainer.state.log_history if "loss" in e], model.state_dict()
+
+    (full_losses, full), (accumulated_losses, accumulated) = train(32, 1), train(16, 2)
+    assert len(full_losses) == 3 and accumulated_losses == pytest.approx(full_losses, rel=1e-5)
+    for name in full:
+        torch.testing.assert_close(accumulated[name], full[name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_tracking_is_chosen_in_the_recipe_or_on_the_command_line(tmp_path):
+    recipe = tmp_path / "tracked.yaml"
+    recipe.write_text((ROOT / "recipes" / "notebook.yaml").read_text().replace("report_to: none", "report_to: tensorboard"))
+    assert run_finetune.parse_args(["--config", str(recipe)])[2].report_to == ["tensorboard"]
+    assert run_finetune.parse_args(["--report_to", "tensorboard"])[2].report_to == ["tensorboard"]
+    assert run_finetune.parse_args([])[2].report_to == []  # the notebook recipe: none
