@@ -30,17 +30,21 @@ from transformers import (
     DataCollatorWithPadding,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from sst_data import LABEL_NAMES, SSTDataError, load_sst2, notebook_sample, tokenize
 from training_report import (
+    FINISHED_MARKER,
     NOTEBOOK_ACCURACY,
     SPLIT_NAMES,
     EpochTimer,
     PushError,
     epoch_table,
+    is_complete_checkpoint,
+    last_complete_checkpoint,
     plot_epochs,
     push_run,
+    run_training_loss,
+    save_results,
     to_markdown,
     write_epoch_table,
     write_evaluation_report,
@@ -50,6 +54,8 @@ from training_report import (
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RECIPE = HERE / "recipes" / "notebook.yaml"
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")  # one file, or shards
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
 logger = logging.getLogger("run_finetune")
 
 
@@ -57,7 +63,11 @@ logger = logging.getLogger("run_finetune")
 class ModelArguments:
     model_name_or_path: str = field(
         default="distilbert-base-uncased",
-        metadata={"help": "Hub model id or local folder (config.json, tokenizer files, weights)."},
+        metadata={"help": "Hub model id or local folder (config.json, tokenizer files, model.safetensors)."},
+    )
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Run the model's own Python code from its folder or Hub repo; off unless you trust it."},
     )
 
 
@@ -87,6 +97,14 @@ class DataArguments:
         },
     )
 
+    def __post_init__(self):
+        if not 0 < self.sample_fraction <= 1:
+            raise ValueError(f"--sample_fraction {self.sample_fraction}: must be in (0, 1]")
+        if not 0 < self.validation_fraction < 1:  # 1 would leave nothing to train on
+            raise ValueError(f"--validation_fraction {self.validation_fraction}: must be in (0, 1)")
+        if self.max_length < 1:
+            raise ValueError(f"--max_length {self.max_length}: must be at least 1 (and at most the model's limit)")
+
 
 @dataclass
 class FinetuneArguments(TrainingArguments):
@@ -107,6 +125,14 @@ class FinetuneArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        # Checked here, before any data or model loads; torch would only fail at the first step, or never.
+        if self.learning_rate <= 0:
+            raise ValueError(f"--learning_rate {self.learning_rate}: must be > 0")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} {getattr(self, name)}: must be an integer >= 1")
+        if self.num_train_epochs <= 0 and self.max_steps <= 0:
+            raise ValueError(f"--num_train_epochs {self.num_train_epochs}: must be > 0 (or set --max_steps > 0)")
         on_gpu = torch.cuda.is_available() and not self.use_cpu
         if self.gpu_mode == "on" and not on_gpu:
             raise ValueError("--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off")
@@ -139,8 +165,8 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
     parser.set_defaults(**read_recipe(config.config, known, parser))
     try:
         *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: --config
-    except ValueError as err:  # the dataclasses' own checks
-        parser.error(str(err))
+    except ValueError as err:  # the dataclasses' own checks, ours and TrainingArguments'
+        parser.error(" ".join(str(err).split()))
     training_args = arguments[-1]
     if training_args.hub_token:
         parser.error("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
@@ -156,31 +182,56 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
 def checkpoint_to_resume(args: FinetuneArguments) -> str | None:
     """Resume an unfinished run in --output_dir; refuse to overwrite a finished one unless asked."""
     output_dir = Path(args.output_dir)
-    if args.resume_from_checkpoint or not output_dir.is_dir() or not any(output_dir.iterdir()):
+    if args.resume_from_checkpoint:
+        if args.overwrite_output_dir:
+            raise SystemExit(
+                "--resume_from_checkpoint continues a run, --overwrite_output_dir starts over: pass one of them"
+            )
+        if not is_complete_checkpoint(args.resume_from_checkpoint):
+            raise SystemExit(
+                f"--resume_from_checkpoint {args.resume_from_checkpoint}: not a complete checkpoint; "
+                "pass a checkpoint-N folder holding trainer_state.json, or omit the flag to resume from the newest"
+            )
         return args.resume_from_checkpoint
+    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return None
     if args.overwrite_output_dir:
-        # Stale checkpoints would be taken for the newest by checkpoint rotation; remove them.
+        # Stale checkpoints would be taken for the newest by checkpoint rotation, and a stale marker
+        # would pass this run off as finished if it is cut off: remove both.
         for stale in output_dir.glob("checkpoint-*"):
             shutil.rmtree(stale)
+        (output_dir / FINISHED_MARKER).unlink(missing_ok=True)
         return None
-    if (output_dir / "all_results.json").exists():
+    if (output_dir / FINISHED_MARKER).exists():
         raise SystemExit(
             f"--output_dir {output_dir} holds a finished run; pass --overwrite_output_dir to replace it "
             "(make: ARGS=--overwrite_output_dir) or choose another --output_dir"
         )
-    last = get_last_checkpoint(str(output_dir))
+    last = last_complete_checkpoint(output_dir)
     if last is None:
         raise SystemExit(
-            f"--output_dir {output_dir} is not empty and holds no checkpoint to resume; "
+            f"--output_dir {output_dir} is not empty and holds no complete checkpoint to resume; "
             "pass --overwrite_output_dir or choose another --output_dir"
         )
     logger.info("Resuming the unfinished run from %s", last)
-    return last
+    return str(last)
 
 
-def load_model_and_tokenizer(name: str):
+def load_model_and_tokenizer(name: str, trust_remote_code: bool = False):
+    folder = Path(name)
+    if folder.is_dir() and not any((folder / f).is_file() for f in SAFETENSORS_FILES):
+        raise SystemExit(
+            f"--model_name_or_path {name}: no model.safetensors; weights load from safetensors only "
+            "(a pickled pytorch_model.bin can run code): convert them with model.save_pretrained(folder)"
+        )
+    # A folder without a vocabulary still "loads", as an empty tokenizer mapping every word to [UNK].
+    if folder.is_dir() and not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise SystemExit(
+            f"--model_name_or_path {name}: no tokenizer ({' or '.join(TOKENIZER_FILES)}); "
+            "pass a folder holding the tokenizer too (tokenizer.save_pretrained(folder))"
+        )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model = AutoModelForSequenceClassification.from_pretrained(
             name,
             num_labels=len(LABEL_NAMES),
@@ -188,18 +239,33 @@ def load_model_and_tokenizer(name: str):
             label2id={label: i for i, label in enumerate(LABEL_NAMES)},
             # transformers 5 keeps a checkpoint's stored dtype; train in fp32, mixed precision is the Trainer's job.
             dtype=torch.float32,
+            use_safetensors=True,  # never unpickle a pytorch_model.bin: pickles can run code
+            trust_remote_code=trust_remote_code,
         )
+    except ValueError as err:
+        if "trust_remote_code" not in str(err):
+            raise
+        raise SystemExit(
+            f"--model_name_or_path {name}: the model needs its own Python code to load, which is never run "
+            "unless asked; pass --trust_remote_code if you trust that code"
+        ) from None
     except OSError as err:
-        if Path(name).is_dir():
+        if folder.is_dir():
             raise SystemExit(f"--model_name_or_path {name}: {str(err).splitlines()[0]}") from None
         raise SystemExit(
             f"--model_name_or_path {name}: not in the local Hugging Face cache and the Hub cannot be reached; "
-            "connect once to cache it, or pass a local model folder (config.json, tokenizer, weights)"
+            "connect once to cache it, or pass a local model folder (config.json, tokenizer, model.safetensors)"
         ) from None
     # The classification loss is a batch mean that ignores `num_items_in_batch`; the Trainer would otherwise scale
     # it up by the number of accumulation steps and devices (doubled gradients on 2 GPUs).
     model.accepts_loss_kwargs = False
     return model, tokenizer
+
+
+def check_max_length(max_length: int, model, tokenizer) -> None:
+    limit = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", None) or max_length)
+    if max_length > limit:
+        raise SystemExit(f"--max_length {max_length}: above the model's limit of {limit} tokens; pass 1 to {limit}")
 
 
 def main(argv=None) -> None:
@@ -225,14 +291,21 @@ def main(argv=None) -> None:
     ###############
     raw = load_sst2(data_args.data_dir, text_column=data_args.text_column, label_column=data_args.label_column)
     sample = notebook_sample(raw["train"], data_args.sample_fraction, data_args.sample_seed)
-    split = sample.train_test_split(test_size=data_args.validation_fraction, seed=training_args.seed)
+    try:
+        split = sample.train_test_split(test_size=data_args.validation_fraction, seed=training_args.seed)
+    except ValueError as err:  # too few sampled rows for both sides
+        raise SystemExit(
+            f"--sample_fraction {data_args.sample_fraction}, "
+            f"--validation_fraction {data_args.validation_fraction}: {err}"
+        ) from None
     logger.info("%d sampled rows: %d train / %d validation", len(sample), len(split["train"]), len(split["test"]))
 
     ###############
     # Model and tokenizer
     ###############
     set_seed(training_args.seed)  # the new classification head's initialisation
-    model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path)
+    model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path, model_args.trust_remote_code)
+    check_max_length(data_args.max_length, model, tokenizer)
     with training_args.main_process_first(desc="tokenization"):
         train_dataset = tokenize(split["train"], tokenizer, data_args.max_length)
         eval_dataset = tokenize(split["test"], tokenizer, data_args.max_length)
@@ -267,27 +340,36 @@ def main(argv=None) -> None:
         compute_metrics=compute_metrics,
         callbacks=[EpochTimer()],
     )
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    except Exception as err:  # disk full, out of memory, ...: the traceback goes to the log, the way out to stderr
+        logger.exception("Training stopped")
+        last = last_complete_checkpoint(training_args.output_dir)
+        reason = " ".join(str(err).split())
+        raise SystemExit(
+            f"run_finetune.py: error: training stopped at step {trainer.state.global_step}: {reason}; "
+            f"fix that and rerun the same command: it resumes from {last or 'the start (no complete checkpoint yet)'}"
+        ) from None
     trainer.save_model()  # model and tokenizer, safetensors
 
     ###############
     # Save metrics, state and the notebook's table
     ###############
     metrics = train_result.metrics | {"train_samples": len(train_dataset)}
+    # train() averages the loss over its own steps only; after a resume, the whole run's comes from the log history.
+    metrics["train_loss"] = run_training_loss(trainer.state, metrics["train_loss"])
     trainer.log_metrics("train", metrics)
-    trainer.save_metrics("train", metrics)
-    trainer.save_state()
 
     ###############
     # Evaluate the final model: the held-out validation split (eval_*), then dev_* / test_*
     ###############
     output_dir = Path(training_args.output_dir)
-    evaluations = {}
+    results, evaluations = {"train": metrics}, {}
     for prefix, dataset in {"eval": eval_dataset, **held_out}.items():
         output = trainer.predict(dataset, metric_key_prefix=prefix)
         split_metrics = output.metrics
         trainer.log_metrics(prefix, split_metrics)
-        trainer.save_metrics(prefix, split_metrics)
+        results[prefix] = split_metrics
         evaluations[prefix] = score(output.predictions, output.label_ids) | {
             "loss": split_metrics[f"{prefix}_loss"], "samples": split_metrics[f"{prefix}_samples"]
         }
@@ -298,6 +380,7 @@ def main(argv=None) -> None:
         rows = epoch_table(trainer.state.log_history)
         write_epoch_table(rows, output_dir)
         plot_epochs(rows, output_dir / "training_curves.png")
+        save_results(output_dir, trainer.state, results)  # all_results.json, last of them, marks the run finished
         print("\n" + to_markdown(rows))
         print(write_evaluation_report(evaluations, LABEL_NAMES, output_dir))
         print(

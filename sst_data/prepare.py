@@ -19,6 +19,8 @@ def load_sst2(
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
+    if not (data_dir / "train.tsv").is_file():
+        raise SSTDataError(f"{data_dir}: holds no train.tsv; pass --data_dir with a folder holding train.tsv")
     builder = SST2(
         data_dir=str(data_dir.resolve()),
         text_column=text_column,

@@ -94,7 +94,7 @@ def test_bad_file_gives_one_line_naming_file_line_and_problem(tmp_path, data, ex
 
 def test_missing_file_and_folder(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SSTDataError, match=r"empty/train.tsv: file not found; pass a data folder holding train.tsv"):
+    with pytest.raises(SSTDataError, match=r"empty: holds no train.tsv; pass --data_dir with a folder holding train.tsv"):
         load_sst2(tmp_path / "empty", cache_dir=tmp_path / "cache")
     with pytest.raises(SSTDataError, match=r"nowhere: data folder not found; pass --data_dir"):
         load_sst2(tmp_path / "nowhere", cache_dir=tmp_path / "cache")

@@ -235,7 +235,7 @@ def test_model_missing_offline_says_how_to_use_a_local_one(tmp_path, sst2_dir):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "--model_name_or_path distilbert-base-uncased: not in the local Hugging Face cache and the Hub cannot be "
-        "reached; connect once to cache it, or pass a local model folder (config.json, tokenizer, weights)"
+        "reached; connect once to cache it, or pass a local model folder (config.json, tokenizer, model.safetensors)"
     )
 
 

@@ -9,7 +9,7 @@ import io
 import math
 import time
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerState
 
 from .files import write_atomic
 
@@ -52,6 +52,21 @@ def epoch_table(log_history: list[dict]) -> list[dict]:
         if "epoch_train_runtime" in entry:
             row["training_time"] = entry["epoch_train_runtime"]
     return [rows[epoch] for epoch in sorted(rows) if rows[epoch]["training_time"] is not None]
+
+
+def run_training_loss(state: TrainerState, last_call_loss: float) -> float:
+    """The whole run's mean training loss, from the logged losses weighted by the steps each covers.
+
+    `Trainer.train()` returns the mean over the steps of that call only, so a resumed run would report
+    another number than an uninterrupted one; the log history is restored on resume and covers them all.
+    Falls back to `last_call_loss` when logging left the last steps unlogged (logging_steps not dividing the run).
+    """
+    total, logged_step = 0.0, 0
+    for entry in state.log_history:
+        if "loss" in entry:
+            total += entry["loss"] * (entry["step"] - logged_step)
+            logged_step = entry["step"]
+    return total / logged_step if logged_step == state.global_step > 0 else last_call_loss
 
 
 def to_csv(rows: list[dict]) -> str:

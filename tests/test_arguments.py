@@ -1,0 +1,130 @@
+"""Bad arguments fail before any training starts, with one line naming the argument and the allowed values;
+model folders load safely (safetensors only, no code run unless asked)."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+import run_finetune
+from sst_data import SSTDataError
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--learning_rate", "0"], "--learning_rate 0.0: must be > 0"),
+        (["--learning_rate=-2e-5"], "--learning_rate -2e-05: must be > 0"),
+        (["--per_device_train_batch_size", "0"], "--per_device_train_batch_size 0: must be an integer >= 1"),
+        (["--per_device_eval_batch_size", "0"], "--per_device_eval_batch_size 0: must be an integer >= 1"),
+        (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps 0: must be an integer >= 1"),
+        (["--num_train_epochs", "0"], "--num_train_epochs 0.0: must be > 0 (or set --max_steps > 0)"),
+        (["--sample_fraction", "0"], "--sample_fraction 0.0: must be in (0, 1]"),
+        (["--sample_fraction", "1.5"], "--sample_fraction 1.5: must be in (0, 1]"),
+        (["--validation_fraction", "1"], "--validation_fraction 1.0: must be in (0, 1)"),
+        (["--validation_fraction=-0.3"], "--validation_fraction -0.3: must be in (0, 1)"),
+        (["--max_length", "0"], "--max_length 0: must be at least 1 (and at most the model's limit)"),
+    ],
+)
+def test_out_of_range_setting_is_refused_while_parsing(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        run_finetune.parse_args(argv)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f" error: {message}")
+
+
+@pytest.fixture
+def run_error(tiny_model_dir, sst2_dir, tmp_path):
+    """main(ARGS) on the tiny model and real data: the one-line message it stops with, before any training."""
+
+    def run(*argv: str) -> str:
+        output_dir = tmp_path / "out"
+        defaults = ["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir),
+                    "--output_dir", str(output_dir)]  # fmt: skip
+        with pytest.raises((SystemExit, SSTDataError)) as err:
+            run_finetune.main([*defaults, *argv])
+        message = err.value.code if isinstance(err.value, SystemExit) else str(err.value)
+        assert "\n" not in message
+        assert not list(output_dir.glob("checkpoint-*")) and not (output_dir / "model.safetensors").exists()
+        return message
+
+    return run
+
+
+def test_max_length_above_the_model_limit(run_error):
+    # The tiny model has 128 positions (its tokenizer allows 512): the smaller limit wins.
+    assert run_error("--max_length", "600") == "--max_length 600: above the model's limit of 128 tokens; pass 1 to 128"
+
+
+def test_data_folder_without_train_tsv(run_error, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dev.tsv").write_text("review\tlabel\nok\tpositive\n")
+    assert run_error("--data_dir", str(tmp_path / "data")) == (
+        f"{tmp_path}/data: holds no train.tsv; pass --data_dir with a folder holding train.tsv"
+    )
+
+
+def test_too_small_a_sample_to_split(run_error):
+    assert run_error("--sample_fraction", "0.0002") == (
+        "--sample_fraction 0.0002, --validation_fraction 0.3: With n_samples=1, test_size=0.3 and train_size=None, "
+        "the resulting train set will be empty. Adjust any of the aforementioned parameters."
+    )
+
+
+def test_resume_from_a_folder_that_is_no_checkpoint(run_error, tmp_path):
+    assert run_error("--resume_from_checkpoint", str(tmp_path / "checkpoint-8")) == (
+        f"--resume_from_checkpoint {tmp_path}/checkpoint-8: not a complete checkpoint; "
+        "pass a checkpoint-N folder holding trainer_state.json, or omit the flag to resume from the newest"
+    )
+    assert run_error("--resume_from_checkpoint", str(tmp_path / "checkpoint-8"), "--overwrite_output_dir") == (
+        "--resume_from_checkpoint continues a run, --overwrite_output_dir starts over: pass one of them"
+    )
+
+
+def model_folder_without(tiny_model_dir, tmp_path, *names: str):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    for name in names:
+        (folder / name).unlink()
+    return folder
+
+
+def test_model_folder_with_pickled_weights_only(run_error, tiny_model_dir, tmp_path):
+    folder = model_folder_without(tiny_model_dir, tmp_path, "model.safetensors")
+    torch.save({}, folder / "pytorch_model.bin")  # a pickle: never loaded
+    assert run_error("--model_name_or_path", str(folder)) == (
+        f"--model_name_or_path {folder}: no model.safetensors; weights load from safetensors only "
+        "(a pickled pytorch_model.bin can run code): convert them with model.save_pretrained(folder)"
+    )
+
+
+def test_model_folder_without_tokenizer(run_error, tiny_model_dir, tmp_path):
+    folder = model_folder_without(tiny_model_dir, tmp_path, "tokenizer.json", "tokenizer_config.json")
+    assert run_error("--model_name_or_path", str(folder)) == (
+        f"--model_name_or_path {folder}: no tokenizer (tokenizer.json or vocab.txt or vocab.json or tokenizer.model "
+        "or spiece.model); pass a folder holding the tokenizer too (tokenizer.save_pretrained(folder))"
+    )
+
+
+def test_model_code_runs_only_with_trust_remote_code(run_error, tiny_model_dir, tmp_path):
+    """A model folder shipping its own Python: not imported unless --trust_remote_code is given."""
+    folder = model_folder_without(tiny_model_dir, tmp_path)
+    marker = tmp_path / "code-ran"
+    (folder / "custom.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "from transformers import DistilBertConfig, DistilBertForSequenceClassification\n"
+        "class CustomConfig(DistilBertConfig):\n    model_type = 'custom'\n"
+        "class CustomModel(DistilBertForSequenceClassification):\n    config_class = CustomConfig\n"
+    )
+    config = (folder / "config.json").read_text().replace('"model_type": "distilbert"', '"model_type": "custom"')
+    auto_map = {"AutoConfig": "custom.CustomConfig", "AutoModelForSequenceClassification": "custom.CustomModel"}
+    (folder / "config.json").write_text(json.dumps(json.loads(config) | {"auto_map": auto_map}))
+
+    assert run_error("--model_name_or_path", str(folder)) == (
+        f"--model_name_or_path {folder}: the model needs its own Python code to load, which is never run "
+        "unless asked; pass --trust_remote_code if you trust that code"
+    )
+    assert not marker.exists()
+    model, _ = run_finetune.load_model_and_tokenizer(str(folder), trust_remote_code=True)
+    assert marker.exists() and type(model).__name__ == "CustomModel"  # the flag does run it
