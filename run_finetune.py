@@ -24,10 +24,10 @@ from huggingface_hub import get_token
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    DataCollatorWithPadding,
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    DataCollatorWithPadding,
     set_seed,
 )
 
@@ -353,7 +353,7 @@ def main(argv=None) -> None:
     trainer.save_model()  # model and tokenizer, safetensors
 
     ###############
-    # Save metrics, state and the notebook's table
+    # Training metrics
     ###############
     metrics = train_result.metrics | {"train_samples": len(train_dataset)}
     # train() averages the loss over its own steps only; after a resume, the whole run's comes from the log history.
@@ -376,6 +376,9 @@ def main(argv=None) -> None:
         if trainer.is_world_process_zero():
             write_split_evaluation(output_dir, prefix, dataset["review"], output, evaluations[prefix], LABEL_NAMES)
 
+    ###############
+    # Write the results, the notebook's table, the card; print the summary
+    ###############
     if trainer.is_world_process_zero():
         rows = epoch_table(trainer.state.log_history)
         write_epoch_table(rows, output_dir)
