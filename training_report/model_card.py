@@ -62,6 +62,8 @@ def hyperparameters(data_args, training_args) -> dict:
         f"x {accumulation} accumulation step(s))",
         "epochs": f"{training_args.num_train_epochs:g}",
         "max length (tokens)": data_args.max_length,
+        "padding": "to max length" if data_args.padding == "max_length" else "to each batch's longest review",
+        "batch order": training_args.train_sampling_strategy,
         "seed": training_args.seed,
         "mixed precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no (fp32)",
     }
