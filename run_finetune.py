@@ -138,6 +138,8 @@ class FinetuneArguments(TrainingArguments):
             raise ValueError("--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off")
         if self.gpu_mode != "off" and on_gpu:
             self.bf16, self.tf32, self.optim, self.logging_nan_inf_filter = True, True, "adamw_torch_fused", False
+        if not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinned memory only speeds copies to a GPU; torch warns without one
         super().__post_init__()
 
 
