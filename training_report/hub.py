@@ -13,6 +13,8 @@ import httpx2
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.utils import filter_repo_objects
 
+from .files import FINISHED_MARKER
+
 UPLOAD_FOLDER = "hub_upload"
 # Resumable checkpoints, the pickled arguments, the staging folder itself, half-written temporary files.
 LEFT_OUT = ["checkpoint-*", "training_args.bin", f"{UPLOAD_FOLDER}/*", ".*"]
@@ -26,7 +28,7 @@ class PushError(Exception):
 def assemble_upload(output_dir: Path) -> Path:
     """Rebuild `output_dir/hub_upload/` with the files a push uploads: model, tokenizer, card, results, table, plots."""
     output_dir = Path(output_dir)
-    if not (output_dir / "all_results.json").is_file() or not (output_dir / "README.md").is_file():
+    if not (output_dir / FINISHED_MARKER).is_file() or not (output_dir / "README.md").is_file():
         raise PushError(f"{output_dir}: no finished run (all_results.json and README.md) to push; train first")
     staging = output_dir / UPLOAD_FOLDER
     shutil.rmtree(staging, ignore_errors=True)

@@ -16,8 +16,8 @@ from .files import write_atomic
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
 # distilbert-base-uncased's license, for base models whose card is not at hand offline.
 DEFAULT_LICENSE = "apache-2.0"
-# all_results.json prefixes -> split names; other prefixes (dev, test) are the split's own name.
-SPLIT_NAMES = {"eval": "validation"}
+# all_results.json prefixes -> the split names the Hub's model-index uses; dev and test keep their own.
+HUB_SPLIT_NAMES = {"eval": "validation"}
 LIBRARIES = ["torch", "transformers", "datasets", "evaluate", "accelerate", "huggingface_hub"]
 
 
@@ -39,7 +39,7 @@ def evaluated_splits(results: dict) -> list[dict]:
     return [
         {
             "prefix": prefix,
-            "name": SPLIT_NAMES.get(prefix, prefix),
+            "name": HUB_SPLIT_NAMES.get(prefix, prefix),
             "accuracy": value,
             "rows": results.get(f"{prefix}_samples", ""),
         }
