@@ -14,18 +14,21 @@ BENCH_ARGS ?=
 QUICK ?=
 ACCELERATE_CONFIG ?=
 HUB_MODEL_ID ?=
+SEEDS ?=
+VARY ?= all
 DRY_RUN ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
-PREPARED_DATA := data/sst2
+# The notebook recipe's data folder, prepared by `make data` when it is missing.
+PREPARED_DATA := $(shell sed -n 's/^data_dir: *//p' recipes/notebook.yaml)
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir $(PREPARED_DATA)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test data reproduce push test bench clean
+.PHONY: help install install-test data reproduce seeds push test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"\n    ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +59,13 @@ reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the note
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
+		$(ARGS)
+
+seeds: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", VARY=all|split|order|init|each), summarize the spread
+	$(BIN)/python run_seeds.py --seeds $(SEEDS) --vary $(VARY) --config $(RECIPE) \
+		$(if $(MODEL),--model_name_or_path $(MODEL)) \
+		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
+		--output_dir $(or $(OUTPUT_DIR),outputs/seeds) \
 		$(ARGS)
 
 push: install ## Publish the run in OUTPUT_DIR to the Hub as HUB_MODEL_ID (token: HF_TOKEN or `hf auth login`); DRY_RUN=1 only lists

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from transformers import HfArgumentParser
 
-from training_report import PushError, push_run
+from sst_data import ProjectError
+from training_report import push_run
 
 
 @dataclass
@@ -25,9 +26,13 @@ class PushArguments:
     dry_run: bool = field(default=False, metadata={"help": "Assemble and list the upload; no network."})
 
 
+def main(argv=None) -> None:
+    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses(argv)
+    push_run(Path(args.output_dir), args.hub_model_id, args.hub_private_repo, args.hub_revision, args.dry_run)
+
+
 if __name__ == "__main__":
-    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses()
     try:
-        push_run(Path(args.output_dir), args.hub_model_id, args.hub_private_repo, args.hub_revision, args.dry_run)
-    except PushError as err:
-        sys.exit(f"push: error: {err}")
+        main()
+    except ProjectError as err:
+        sys.exit(f"push_to_hub.py: error: {err}")

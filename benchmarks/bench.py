@@ -27,9 +27,10 @@ from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import run_finetune  # noqa: E402
 from notebook_loop import padded_tensors, train_notebook_loop  # noqa: E402
-from sst_data import load_sst2, notebook_sample, tokenize  # noqa: E402
+
+import run_finetune  # noqa: E402
+from sst_data import ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
 
 RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
 
@@ -90,11 +91,20 @@ def random_distilbert(folder: Path, tokenizer_source: Path) -> Path:
     return folder
 
 
+def notebook_data(data_dir, fraction, seed=None):
+    """The notebook recipe's data settings (sample fraction as given), and its split of train.tsv (`seed`, or the recipe's)."""
+    _, data, _ = run_finetune.parse_args(["--data_dir", str(data_dir), "--sample_fraction", str(fraction)])
+    sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
+    return data, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
+
+
 def run_loop(model_path, data_dir, fraction, epochs, seed, device) -> list[dict]:
-    split = notebook_sample(load_sst2(data_dir)["train"], fraction, seed=42).train_test_split(test_size=0.3, seed=seed)
+    data, split = notebook_data(data_dir, fraction, seed)
     set_seed(seed)
     model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
-    train_set, validation_set = (padded_tensors(tokenize(split[s], tokenizer, 80), 80) for s in ("train", "test"))
+    train_set, validation_set = (
+        padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length) for s in ("train", "validation")
+    )
     return train_notebook_loop(model, train_set, validation_set, epochs, device)
 
 
@@ -103,7 +113,8 @@ def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, sc
     run_finetune.main(
         ["--config", str(recipe), "--model_name_or_path", str(model_path), "--data_dir", str(data_dir),
          "--output_dir", str(output_dir), "--overwrite_output_dir", "--sample_fraction", str(fraction),
-         "--num_train_epochs", str(epochs), "--seed", str(seed), "--save_strategy", "no", "--disable_tqdm", "true",
+         "--num_train_epochs", str(epochs), "--seed", str(seed), "--split_seed", str(seed), "--data_seed", str(seed),
+         "--save_strategy", "no", "--disable_tqdm", "true",
          "--use_cpu", str(device == "cpu")]
     )  # fmt: skip
     with open(output_dir / "epoch_stats.csv") as f:
@@ -113,8 +124,9 @@ def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, sc
 def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, int]:
     """Real (unpadded) tokens in one epoch of the training split, its size, and the non-embedding parameters."""
     model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
-    train = notebook_sample(load_sst2(data_dir)["train"], fraction, seed=42).train_test_split(test_size=0.3, seed=42)["train"]
-    tokens = sum(len(ids) for ids in tokenize(train, tokenizer, 80)["input_ids"])
+    data, split = notebook_data(data_dir, fraction)
+    train = split["train"]
+    tokens = sum(len(ids) for ids in tokenize_reviews(train, tokenizer, data.max_length)["input_ids"])
     non_embedding = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
     return tokens, len(train), non_embedding
 
@@ -127,7 +139,7 @@ def tokenization_times(data_dir, model_path) -> tuple[float, float]:
         times = []
         for _ in range(2):
             start = time.perf_counter()
-            tokenize(train, tokenizer, 80)
+            tokenize_reviews(train, tokenizer, 80)
             times.append(time.perf_counter() - start)
     return times[0], times[1]
 
@@ -208,4 +220,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ProjectError as err:
+        sys.exit(f"bench.py: error: {err}")

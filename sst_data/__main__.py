@@ -10,8 +10,8 @@ import codecs
 import re
 from pathlib import Path
 
-from .builder import SPLIT_FILES, SSTDataError
 from .download import STANFORD_SHA256, STANFORD_URL, download_verified
+from .schema import SPLIT_FILES, ProjectError
 from .trees import NOTEBOOK_ENCODING, convert_release
 
 
@@ -40,7 +40,9 @@ def main(argv=None) -> None:
     try:
         codecs.lookup(args.encoding)
     except LookupError:
-        parser.error(f"--encoding {args.encoding}: unknown encoding; use cp1252 (the notebook's) or utf-8")
+        raise ProjectError(f"--encoding {args.encoding}: unknown encoding; use cp1252 (the notebook's) or utf-8") from None
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise ProjectError(f"--output_dir {args.output_dir}: is a file, not a folder; choose another --output_dir")
 
     source = args.source
     if re.match(r"(https?|file)://", source):
@@ -57,5 +59,5 @@ def main(argv=None) -> None:
 if __name__ == "__main__":
     try:
         main()
-    except SSTDataError as err:
+    except ProjectError as err:
         raise SystemExit(f"python -m sst_data: error: {err}") from None

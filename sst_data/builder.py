@@ -11,15 +11,7 @@ from pathlib import Path
 import datasets
 from datasets.builder import Key
 
-LABEL_NAMES = ["negative", "positive"]
-LABEL_IDS = ["0", "1"]  # GLUE's SST-2 layout: 0 negative, 1 positive
-HEADER = ("review", "label")
-# dev.tsv and test.tsv are optional; train.tsv is required.
-SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
-
-
-class SSTDataError(ValueError):
-    """A data file the loader cannot use; the message is one line naming file, line and fix."""
+from .schema import HEADER, LABEL_IDS, LABEL_NAMES, SPLIT_FILES, SSTDataError
 
 
 @dataclass
@@ -47,7 +39,7 @@ class SST2(datasets.GeneratorBasedBuilder):
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"path": data_dir / name})
             for split, name in SPLIT_FILES.items()
-            if split == "train" or (data_dir / name).exists()
+            if (data_dir / name).exists()
         ]
 
     def _generate_examples(self, path):
@@ -65,9 +57,7 @@ def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEAD
     """
     where = f"{path}"
     expected_header = f"'{text_column}<TAB>{label_column}'"
-    if not path.is_file():
-        raise SSTDataError(f"{where}: file not found; pass a data folder holding train.tsv (review<TAB>label)")
-    data = path.read_bytes()
+    data = read_split_file(path)
     if not data.strip():
         raise SSTDataError(f"{where}: file is empty; expected a header line {expected_header} and one row per review")
     lines = data.split(b"\n")
@@ -85,6 +75,8 @@ def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEAD
                 "re-save the file as UTF-8"
             ) from None
         fields = text.split("\t")
+        if index > 0 and not text.strip():
+            raise SSTDataError(f"{where}:{line_number}: line is blank; remove it (each line is one review<TAB>label row)")
         if index == 0:
             if text_column not in fields or label_column not in fields:
                 raise SSTDataError(
@@ -97,7 +89,7 @@ def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEAD
         if len(fields) != len(header):
             raise SSTDataError(
                 f"{where}:{line_number}: {len(fields)} tab-separated fields, expected {len(header)} "
-                f"({'<TAB>'.join(header)}); a review must not contain a tab"
+                f"({'<TAB>'.join(header)!r}); a review must not contain a tab"
             )
         review, label = fields[text_index], fields[label_index]
         if not review.strip():
@@ -127,11 +119,33 @@ def labels_found(lines: list[bytes], label_index: int, shown: int = 8) -> str:
     return ", ".join(map(repr, found[:shown])) + more
 
 
-def fingerprint(data_dir: Path, *columns: str) -> str:
-    """Hash of the split files' bytes and the columns read, so that editing a TSV gives a new Arrow cache, never a stale one."""
-    digest = hashlib.sha256(Path(__file__).read_bytes() + "\t".join(columns).encode())
+def read_split_file(path: Path) -> bytes:
+    """A split file's bytes, or `SSTDataError` saying why they cannot be had."""
+    if not path.exists():
+        raise SSTDataError(f"{path}: file not found; pass a data folder holding train.tsv (review<TAB>label)")
+    if path.is_dir():
+        raise SSTDataError(f"{path}: is a folder, not a file; remove or rename it, or pass another --data_dir")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise SSTDataError(f"{path}: cannot be read ({err.strerror}); make it readable, or pass another --data_dir") from None
+
+
+def data_fingerprint(data_dir: str | Path) -> str:
+    """sha256 of the split files' names and bytes: what the data is, wherever its folder lives."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
+    if not (data_dir / SPLIT_FILES["train"]).exists():
+        raise SSTDataError(f"{data_dir}: holds no train.tsv; pass --data_dir with a folder holding train.tsv")
+    digest = hashlib.sha256()
     for name in SPLIT_FILES.values():
-        path = data_dir / name
-        if path.is_file():
-            digest.update(name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
+        if (data_dir / name).exists():
+            digest.update(name.encode() + read_split_file(data_dir / name))
+    return digest.hexdigest()
+
+
+def cache_fingerprint(data_dir: Path, *columns: str) -> str:
+    """The data, the columns read and this reader's code: editing any of them gives a new Arrow cache, never a stale one."""
+    key = data_fingerprint(data_dir) + "\t".join(columns) + Path(__file__).read_text(encoding="utf-8")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]

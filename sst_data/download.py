@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .builder import SSTDataError
+from .schema import SSTDataError
 
 STANFORD_URL = "https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip"
 STANFORD_SHA256 = "5c613a4f673fc74097d523a2c83f38e0cc462984d847b82c7aaf36b01cbbbfcc"

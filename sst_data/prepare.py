@@ -1,11 +1,13 @@
 """From a data folder to the notebook's tokenized train / validation split."""
 
+import math
 from pathlib import Path
 
 import datasets
 import numpy as np
 
-from .builder import HEADER, SST2, SSTDataError, fingerprint
+from .builder import SST2, cache_fingerprint
+from .schema import HEADER, ProjectError, SSTDataError
 
 
 def load_sst2(
@@ -17,16 +19,12 @@ def load_sst2(
     """Read `train.tsv` (and `dev.tsv` / `test.tsv` when present) into a cached Arrow `DatasetDict` with the
     columns `review` and `label` (negative/positive), whatever the files call them."""
     data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
-    if not (data_dir / "train.tsv").is_file():
-        raise SSTDataError(f"{data_dir}: holds no train.tsv; pass --data_dir with a folder holding train.tsv")
     builder = SST2(
         data_dir=str(data_dir.resolve()),
         text_column=text_column,
         label_column=label_column,
         cache_dir=cache_dir,
-        hash=fingerprint(data_dir, text_column, label_column),
+        hash=cache_fingerprint(data_dir, text_column, label_column),
     )
     try:
         builder.download_and_prepare()
@@ -44,7 +42,21 @@ def notebook_sample(train: datasets.Dataset, fraction: float, seed: int) -> data
     return train.select(np.random.RandomState(seed).choice(len(train), size=size, replace=False))
 
 
-def tokenize(dataset, tokenizer, max_length: int):
+def notebook_split(sample: datasets.Dataset, validation_fraction: float, seed: int) -> datasets.DatasetDict:
+    """The notebook's 70/30 split of its sample, seeded (the notebook's was not): splits `train` and `validation`.
+    Refuses a split that leaves nothing to train on or fewer than 2 rows to validate on, naming the sizes."""
+    validation_rows = math.ceil(validation_fraction * len(sample))  # as datasets' train_test_split rounds
+    train_rows = len(sample) - validation_rows
+    if train_rows < 1 or validation_rows < 2:
+        raise ProjectError(
+            f"{len(sample)} sampled rows split into {train_rows} train / {validation_rows} validation rows; "
+            "need at least 1 to train on and 2 to validate on: raise --sample_fraction or change --validation_fraction"
+        )
+    split = sample.train_test_split(test_size=validation_rows, seed=seed)
+    return datasets.DatasetDict(train=split["train"], validation=split["test"])
+
+
+def tokenize_reviews(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets.Dataset:
     """Batched, cached WordPiece encoding with special tokens, truncated to `max_length`.
 
     Rows are stored unpadded: padding is the collator's job (to `max_length` like the notebook,

@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builder import HEADER, SPLIT_FILES, SSTDataError
+from .schema import HEADER, SPLIT_FILES, SSTDataError
 
 NOTEBOOK_ENCODING = "cp1252"
 TREE_FILES = {split: f"{split}.txt" for split in SPLIT_FILES}
@@ -140,9 +140,11 @@ def read_release(source: Path) -> dict[str, tuple[str, bytes]]:
         raise SSTDataError(f"{source}: not a zip file; pass Stanford's trainDevTestTrees_PTB.zip or a folder of tree files")
     else:
         raise SSTDataError(f"{source}: not found; pass Stanford's trainDevTestTrees_PTB.zip or a folder of tree files")
-    if not found:
-        expected = ", ".join(f"trees/{name}" for name in TREE_FILES.values())
-        raise SSTDataError(f"{source}: holds none of {expected}; pass Stanford's trainDevTestTrees_PTB.zip or its trees/ folder")
+    if "train" not in found:
+        raise SSTDataError(
+            f"{source}: holds no {TREE_FILES['train']} (trees/{TREE_FILES['train']} in the zip); "
+            "pass Stanford's trainDevTestTrees_PTB.zip or its trees/ folder"
+        )
     return found
 
 

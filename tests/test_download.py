@@ -9,19 +9,19 @@ import pytest
 from sst_data import SSTDataError
 from sst_data.download import OFFLINE_HINT, download_verified
 
-from .conftest import SST_TREES_DIR
-from .test_trees import sst_data_cli
+from .conftest import SST_TREES_DIR, sst_data_cli
 
 UNREACHABLE = "http://127.0.0.1:9/sentiment/trainDevTestTrees_PTB.zip"  # discard port: connection refused at once
 
 
 @pytest.fixture
 def release(tmp_path):
-    """A zip in the official layout (trees/dev.txt) served from a file:// URL, and its sha256."""
+    """A zip in the official layout (trees/train.txt, trees/dev.txt) served from a file:// URL, and its sha256."""
     path = tmp_path / "served" / "trainDevTestTrees_PTB.zip"
     path.parent.mkdir()
     with zipfile.ZipFile(path, "w") as archive:
-        archive.write(SST_TREES_DIR / "dev.txt", "trees/dev.txt")
+        for name in ("train.txt", "dev.txt"):
+            archive.write(SST_TREES_DIR / name, f"trees/{name}")
     return path.as_uri(), hashlib.sha256(path.read_bytes()).hexdigest(), path.read_bytes()
 
 

@@ -2,7 +2,6 @@
 one does; same seed, same result; every result file is whole."""
 
 import csv
-import hashlib
 import json
 import os
 import resource
@@ -13,55 +12,44 @@ import time
 
 import pytest
 
-from training_report import last_complete_checkpoint
-from training_report.files import atomic_path
+from run_state import last_complete_checkpoint
+from training_report.outputs import atomic_path
 
-from .conftest import ROOT, run_finetune
+from .conftest import ROOT, history_without_timings, outcome, run_finetune, short_run
 
 EPOCHS, STEPS_PER_EPOCH = 3, 8  # 5% of train.tsv: 242 train / 104 validation rows, batch 32
-TIMINGS = ("runtime", "per_second")  # wall-clock metrics, the only ones allowed to differ
 
 
-def recipe(model_dir, data_dir, output_dir, seed=42) -> list[str]:
-    return ["--model_name_or_path", str(model_dir), "--data_dir", str(data_dir), "--output_dir", str(output_dir),
-            "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", str(EPOCHS),
-            "--learning_rate", "1e-3", "--seed", str(seed)]  # fmt: skip
-
-
-def outcome(output_dir) -> tuple[dict, str]:
-    """Every metric of all_results.json that is not a timing, and the final weights' sha256."""
-    results = json.loads((output_dir / "all_results.json").read_text())
-    metrics = {k: v for k, v in results.items() if not any(t in k for t in TIMINGS)}
-    return metrics, hashlib.sha256((output_dir / "model.safetensors").read_bytes()).hexdigest()
+def start_and_stop_at_first_checkpoint(command: list[str], output_dir, signum) -> subprocess.Popen:
+    """Start `command` and send it `signum` once its first epoch's checkpoint is on disk (the Trainer writes
+    trainer_state.json last: once it parses, the checkpoint is whole)."""
+    first_checkpoint = output_dir / f"checkpoint-{STEPS_PER_EPOCH}" / "trainer_state.json"
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, text=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    while process.poll() is None:
+        try:
+            if json.loads(first_checkpoint.read_text())["global_step"] == STEPS_PER_EPOCH:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    process.send_signal(signum)
+    return process
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, tiny_model_dir, sst2_dir):
     output_dir = tmp_path_factory.mktemp("uninterrupted") / "out"
-    result = run_finetune(*recipe(tiny_model_dir, sst2_dir, output_dir))
+    result = run_finetune(*short_run(tiny_model_dir, sst2_dir, output_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     return output_dir
 
 
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, sst2_dir, tmp_path):
     output_dir = tmp_path / "out"
-    first_checkpoint = output_dir / f"checkpoint-{STEPS_PER_EPOCH}" / "trainer_state.json"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_finetune.py"), *recipe(tiny_model_dir, sst2_dir, output_dir)],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        # The Trainer writes trainer_state.json last: once it parses, the first epoch's checkpoint is on disk.
-        while process.poll() is None:
-            try:
-                if json.loads(first_checkpoint.read_text())["global_step"] == STEPS_PER_EPOCH:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        assert process.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
+    command = [sys.executable, str(ROOT / "run_finetune.py"), *short_run(tiny_model_dir, sst2_dir, output_dir)]
+    process = start_and_stop_at_first_checkpoint(command, output_dir, signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
     assert not (output_dir / "all_results.json").exists()
     checkpoint = last_complete_checkpoint(output_dir)
     assert checkpoint is not None
@@ -69,7 +57,7 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, ss
     # Rerun on a "full disk" (files capped at 1 MiB, like ENOSPC but per process): it resumes, trains an epoch,
     # fails writing the next checkpoint, says so in one line and keeps the last good one.
     full_disk = subprocess.run(
-        [sys.executable, str(ROOT / "run_finetune.py"), *recipe(tiny_model_dir, sst2_dir, output_dir)],
+        [sys.executable, str(ROOT / "run_finetune.py"), *short_run(tiny_model_dir, sst2_dir, output_dir)],
         cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20)),
     )  # fmt: skip
@@ -78,11 +66,11 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, ss
     assert (
         f"run_finetune.py: error: training stopped at step {int(checkpoint.name.split('-')[1]) + STEPS_PER_EPOCH}: "
         "Error while serializing: I/O error: File too large (os error 27); "
-        f"fix that and rerun the same command: it resumes from {checkpoint}"
-    ) in full_disk.stderr.splitlines()  # the progress bar, left open, may redraw after it
+        f"fix that and rerun the same command to resume from {checkpoint}: python {ROOT / 'run_finetune.py'} "
+    ) in full_disk.stderr  # the progress bar, left open, may redraw after it
     assert last_complete_checkpoint(output_dir) == checkpoint
 
-    resumed = run_finetune(*recipe(tiny_model_dir, sst2_dir, output_dir))  # the same command again
+    resumed = run_finetune(*short_run(tiny_model_dir, sst2_dir, output_dir))  # the same command again
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"Resuming the unfinished run from {output_dir}/checkpoint-" in resumed.stdout
 
@@ -100,14 +88,34 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, ss
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(1, EPOCHS + 1))
 
 
-def history_without_timings(output_dir) -> list[dict]:
-    log_history = json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
-    return [{k: v for k, v in e.items() if not any(t in k for t in TIMINGS)} for e in log_history]
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_result(
+    uninterrupted, tiny_model_dir, sst2_dir, tmp_path, signum
+):
+    output_dir = tmp_path / "out"
+    arguments = short_run(tiny_model_dir, sst2_dir, output_dir)
+    process = start_and_stop_at_first_checkpoint([sys.executable, str(ROOT / "run_finetune.py"), *arguments], output_dir, signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum  # 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
+    assert "Traceback" not in stderr
+    line = next(line for line in stderr.splitlines() if line.startswith("run_finetune.py: "))
+    step = int(line.split(" at step ")[1].split(";")[0])
+    assert step >= STEPS_PER_EPOCH
+    checkpoint = last_complete_checkpoint(output_dir)
+    assert line == (
+        f"run_finetune.py: interrupted by {signal.Signals(signum).name} at step {step}; rerun the same command to "
+        f"resume from {checkpoint}: python {ROOT / 'run_finetune.py'} {' '.join(arguments)}"
+    )
+    assert not (output_dir / "all_results.json").exists()
+    if signum == signal.SIGINT:  # the command it names resumes to the uninterrupted run's result
+        resumed = run_finetune(*arguments)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert outcome(output_dir) == outcome(uninterrupted)
 
 
 def test_same_seed_same_result_other_seed_other_result(uninterrupted, tiny_model_dir, sst2_dir, tmp_path):
     for seed in (42, 7):
-        result = run_finetune(*recipe(tiny_model_dir, sst2_dir, tmp_path / str(seed), seed=seed))
+        result = run_finetune(*short_run(tiny_model_dir, sst2_dir, tmp_path / str(seed), seed=seed))
         assert result.returncode == 0, result.stderr[-3000:]
     assert outcome(tmp_path / "42") == outcome(uninterrupted)
     assert history_without_timings(tmp_path / "42") == history_without_timings(uninterrupted)

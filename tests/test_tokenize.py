@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from sst_data import load_sst2, notebook_sample, tokenize
+from sst_data import load_sst2, notebook_sample, tokenize_reviews
 
 # The notebook's encoding of its first sampled review (distilbert-base-uncased, special tokens, pad to 80).
 NOTEBOOK_IDS = [
@@ -17,7 +17,7 @@ NOTEBOOK_IDS = [
 
 def test_first_sampled_review_encodes_to_the_notebook_ids(sst2_dir, tokenizer, tmp_path):
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
-    first = tokenize(sample.select([0]), tokenizer, max_length=80)[0]
+    first = tokenize_reviews(sample.select([0]), tokenizer, max_length=80)[0]
     assert first["input_ids"] == NOTEBOOK_IDS  # stored unpadded; the collator pads
     assert first["review"].startswith("e.t. works because")  # the text stays beside its ids
     notebook_collator = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)
@@ -31,14 +31,14 @@ def test_sample_lengths_match_the_notebook(sst2_dir, tokenizer, tmp_path):
     lengths = np.array([len(ids) for ids in tokenizer(list(sample["review"]))["input_ids"]])
     assert lengths.max() == 80  # so padding to 80 truncates nothing
     assert round(lengths.mean()) == 25
-    stored = tokenize(sample, tokenizer, max_length=80)
+    stored = tokenize_reviews(sample, tokenizer, max_length=80)
     assert np.array_equal([len(ids) for ids in stored["input_ids"]], lengths)  # nothing truncated at 80
 
 
 def test_padding_to_the_longest_gives_the_same_outputs_as_padding_to_80(sst2_dir, tokenizer, tiny_model_dir, tmp_path):
     """Why the recipes pad each batch to its longest row: the masked positions change nothing."""
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
-    rows = tokenize(sample.select(range(32)), tokenizer, max_length=80).remove_columns("review").to_list()
+    rows = tokenize_reviews(sample.select(range(32)), tokenizer, max_length=80).remove_columns("review").to_list()
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).eval()
     to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)(rows)
     to_longest = DataCollatorWithPadding(tokenizer, padding="longest", max_length=80)(rows)
@@ -50,9 +50,9 @@ def test_padding_to_the_longest_gives_the_same_outputs_as_padding_to_80(sst2_dir
 
 def test_tokenization_is_cached_on_disk(sst2_dir, tokenizer, tmp_path):
     train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
-    first = tokenize(train, tokenizer, max_length=80)
-    again = tokenize(train, tokenizer, max_length=80)
-    shorter = tokenize(train, tokenizer, max_length=64)
+    first = tokenize_reviews(train, tokenizer, max_length=80)
+    again = tokenize_reviews(train, tokenizer, max_length=80)
+    shorter = tokenize_reviews(train, tokenizer, max_length=64)
     assert first.cache_files and first.cache_files == again.cache_files  # the second map reads the first's file
     assert first.cache_files[0]["filename"].startswith(str(tmp_path))
     assert shorter.cache_files != first.cache_files

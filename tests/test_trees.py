@@ -1,9 +1,6 @@
 """The official SST release → the notebook's TSVs: byte for byte on the real trees; bad trees fail in one line."""
 
-import hashlib
 import re
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -14,18 +11,9 @@ from sst_data import SSTDataError
 from sst_data.builder import read_rows
 from sst_data.trees import convert_release, convert_trees
 
-from .conftest import ROOT, SST_TREES_DIR
+from .conftest import SST_TREES_DIR, sha256, sst_data_cli
 
 TREE = b"(3 (2 a) (3 (2 fine) (3 film)))\n"
-
-
-def sst_data_cli(*args: str) -> subprocess.CompletedProcess:
-    """`python -m sst_data ARGS` as a user runs it, in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "sst_data", *args], capture_output=True, text=True, cwd=ROOT)
-
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_converter_reproduces_the_notebooks_files_byte_for_byte(sst2_dir, tmp_path):
@@ -46,10 +34,12 @@ def test_converter_reproduces_the_notebooks_files_byte_for_byte(sst2_dir, tmp_pa
 def test_zip_release_converts_like_the_folder_and_utf8_fixes_accents(tmp_path, sst2_dir):
     release = tmp_path / "trainDevTestTrees_PTB.zip"
     with zipfile.ZipFile(release, "w") as archive:  # the official zip's layout: trees/*.txt
-        archive.write(SST_TREES_DIR / "dev.txt", "trees/dev.txt")
+        for name in ("train.txt", "dev.txt"):
+            archive.write(SST_TREES_DIR / name, f"trees/{name}")
     convert_release(release, tmp_path / "cp1252")
-    assert (tmp_path / "cp1252" / "dev.tsv").read_bytes() == (sst2_dir / "dev.tsv").read_bytes()
-    assert not (tmp_path / "cp1252" / "train.tsv").exists()  # only the splits present
+    for name in ("train.tsv", "dev.tsv"):
+        assert (tmp_path / "cp1252" / name).read_bytes() == (sst2_dir / name).read_bytes()
+    assert not (tmp_path / "cp1252" / "test.tsv").exists()  # only the splits present
 
     convert_release(release, tmp_path / "utf8", encoding="utf-8")
     notebook, utf8 = ((tmp_path / d / "dev.tsv").read_text().splitlines() for d in ("cp1252", "utf8"))
@@ -93,19 +83,30 @@ def test_bad_sources_on_the_command_line(tmp_path):
     with zipfile.ZipFile(no_trees, "w") as archive:
         archive.writestr("train.txt", TREE)  # not under trees/
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "dev.txt").write_bytes(TREE + b"(3 (2 a) (9 film))\n")
+    (tmp_path / "bad" / "train.txt").write_bytes(TREE + b"(3 (2 a) (9 film))\n")
+    (tmp_path / "dev-only").mkdir()
+    (tmp_path / "dev-only" / "dev.txt").write_bytes(TREE)
     cases = {
-        no_trees: f"{no_trees}: holds none of trees/train.txt, trees/dev.txt, trees/test.txt; "
+        no_trees: f"{no_trees}: holds no train.txt (trees/train.txt in the zip); "
+        "pass Stanford's trainDevTestTrees_PTB.zip or its trees/ folder",
+        tmp_path / "dev-only": f"{tmp_path}/dev-only: holds no train.txt (trees/train.txt in the zip); "
         "pass Stanford's trainDevTestTrees_PTB.zip or its trees/ folder",
         tmp_path / "missing.zip": f"{tmp_path}/missing.zip: not found; pass Stanford's trainDevTestTrees_PTB.zip "
         "or a folder of tree files",
-        tmp_path / "bad": f"{tmp_path}/bad/dev.txt:2: not a PTB tree: label '9' at column 11 is not one of 0, 1, 2, 3, 4; "
+        tmp_path / "bad": f"{tmp_path}/bad/train.txt:2: not a PTB tree: label '9' at column 11 is not one of 0, 1, 2, 3, 4; "
         "fix or remove the line",
     }
     for source, message in cases.items():
         result = sst_data_cli("--source", str(source), "--output_dir", str(tmp_path / "out"))
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.splitlines() == [f"python -m sst_data: error: {message}"]
+    assert not (tmp_path / "out").exists()
+
+    (tmp_path / "a-file").write_text("not a folder")
+    result = sst_data_cli("--source", str(SST_TREES_DIR), "--output_dir", str(tmp_path / "a-file"))
+    assert result.returncode == 1 and result.stderr.splitlines() == [
+        f"python -m sst_data: error: --output_dir {tmp_path}/a-file: is a file, not a folder; choose another --output_dir"
+    ]
 
 
 # Property: whatever the bytes, every tree is accounted for, or the converter's own one-line error.

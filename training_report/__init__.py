@@ -1,28 +1,31 @@
 """What a run writes about itself: the notebook's per-epoch table and its plot, the final evaluation of each
-split, the Hub model card, results and checkpoints; and its push."""
+split, the Hub model card and the results that mark it finished; and its push."""
 
 from .epochs import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, run_training_loss, to_markdown, write_epoch_table
-from .evaluation import SPLIT_NAMES, evaluation_markdown, write_evaluation_report, write_split_evaluation
-from .files import FINISHED_MARKER, is_complete_checkpoint, last_complete_checkpoint, save_results
+from .evaluation import evaluation_markdown, write_evaluation_report, write_split_evaluation
 from .hub import PushError, push_run
-from .model_card import write_model_card
+from .model_card import reproduce_command, write_model_card
+from .outputs import FINISHED_MARKER, combined, save_results, write_atomic
 from .plots import plot_epochs
+from .splits import Split, split_names
 
 __all__ = [
     "FINISHED_MARKER",
     "NOTEBOOK_ACCURACY",
-    "SPLIT_NAMES",
     "EpochTimer",
     "PushError",
+    "Split",
+    "combined",
     "epoch_table",
     "evaluation_markdown",
-    "is_complete_checkpoint",
-    "last_complete_checkpoint",
     "plot_epochs",
     "push_run",
+    "reproduce_command",
     "run_training_loss",
     "save_results",
+    "split_names",
     "to_markdown",
+    "write_atomic",
     "write_epoch_table",
     "write_evaluation_report",
     "write_model_card",

@@ -9,11 +9,9 @@ import io
 
 import numpy as np
 
-from .files import write_atomic
+from .outputs import write_atomic
 from .plots import plot_confusion_matrix
-
-# Metric-key prefix of each evaluated split → how the report names it.
-SPLIT_NAMES = {"eval": "validation (held-out 30%)", "dev": "dev (official)", "test": "test (official)"}
+from .splits import Split
 
 
 def misclassified_tsv(reviews: list[str], references, logits, label_names: list[str]) -> str:
@@ -32,17 +30,18 @@ def misclassified_tsv(reviews: list[str], references, logits, label_names: list[
     return "\n".join(lines) + "\n"
 
 
-def write_split_evaluation(output_dir, prefix: str, reviews: list[str], output, scores: dict, label_names: list[str]):
+def write_split_evaluation(output_dir, split: Split, reviews: list[str], output, scores: dict, label_names: list[str]):
     """`{prefix}_confusion_matrix.png` and `{prefix}_misclassified.tsv` for one split's `Trainer.predict` output."""
-    title = f"{SPLIT_NAMES.get(prefix, prefix)}: accuracy {scores['accuracy']:.4f}"
-    plot_confusion_matrix(scores["confusion_matrix"], label_names, title, output_dir / f"{prefix}_confusion_matrix.png")
+    title = f"{split.title}: accuracy {scores['accuracy']:.4f}"
+    plot_confusion_matrix(scores["confusion_matrix"], label_names, title, output_dir / f"{split.prefix}_confusion_matrix.png")
     tsv = misclassified_tsv(reviews, output.label_ids, output.predictions, label_names)
-    write_atomic(output_dir / f"{prefix}_misclassified.tsv", tsv)
+    write_atomic(output_dir / f"{split.prefix}_misclassified.tsv", tsv)
 
 
-def evaluation_markdown(results: dict[str, dict], label_names: list[str]) -> str:
-    """One row per split (reviews, loss, accuracy, macro-F1, per-class P/R/F1), then each confusion matrix.
-    `results[prefix]` holds the metric module's scores plus `loss` and `samples`."""
+def evaluation_markdown(results: dict[str, dict], splits: dict[str, Split], label_names: list[str]) -> str:
+    """One row per split (reviews, loss, accuracy, macro-F1, per-class P/R/F1), then each confusion matrix, in the
+    order of `splits`. `results[prefix]` holds the metric module's scores plus `loss` and `samples`."""
+    results = {prefix: results[prefix] for prefix in splits if prefix in results}
     per_class = [f"{kind} {name}" for name in label_names for kind in ("Precision", "Recall", "F1")]
     out = io.StringIO()
     out.write("| Split | Reviews | Loss | Accuracy | Macro-F1 | " + " | ".join(per_class) + " |\n")
@@ -50,11 +49,11 @@ def evaluation_markdown(results: dict[str, dict], label_names: list[str]) -> str
     for prefix, r in results.items():
         cells = [f"{r[f'{kind}_{name}']:.4f}" for name in label_names for kind in ("precision", "recall", "f1")]
         out.write(
-            f"| {SPLIT_NAMES.get(prefix, prefix)} | {r['samples']} | {r['loss']:.4f} | {r['accuracy']:.4f} "
+            f"| {splits[prefix].title} | {r['samples']} | {r['loss']:.4f} | {r['accuracy']:.4f} "
             f"| {r['macro_f1']:.4f} | " + " | ".join(cells) + " |\n"
         )
     for prefix, r in results.items():
-        out.write(f"\nConfusion matrix, {SPLIT_NAMES.get(prefix, prefix)} (rows: gold, columns: predicted)\n\n")
+        out.write(f"\nConfusion matrix, {splits[prefix].title} (rows: gold, columns: predicted)\n\n")
         out.write("| gold \\ predicted | " + " | ".join(label_names) + " |\n")
         out.write("| --- |" + " ---: |" * len(label_names) + "\n")
         for name, row in zip(label_names, r["confusion_matrix"]):
@@ -62,8 +61,8 @@ def evaluation_markdown(results: dict[str, dict], label_names: list[str]) -> str
     return out.getvalue()
 
 
-def write_evaluation_report(results: dict[str, dict], label_names: list[str], output_dir) -> str:
+def write_evaluation_report(results: dict[str, dict], splits: dict[str, Split], label_names: list[str], output_dir) -> str:
     """`evaluation.md` beside `epoch_stats.md`; returns its text."""
-    report = evaluation_markdown(results, label_names)
+    report = evaluation_markdown(results, splits, label_names)
     write_atomic(output_dir / "evaluation.md", report)
     return report

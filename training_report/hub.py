@@ -1,42 +1,37 @@
 """Publish a finished run to the Hugging Face Hub.
 
-The upload is first assembled as a folder of its own (`<output_dir>/hub_upload/`, hard links to the
-run's files), so that a dry run shows exactly what a push sends. The token comes from `HF_TOKEN` or the
-stored login (`hf auth login`) through huggingface_hub, never from an argument that could be saved.
+What a push sends is listed first, from the run folder itself (no staging copy), and that very list is
+committed, so a dry run shows exactly what a push sends. The token comes from `HF_TOKEN` or the stored login
+(`hf auth login`) through huggingface_hub, never from an argument that could be saved.
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import httpx2
-from huggingface_hub import HfApi, get_token
+from huggingface_hub import CommitOperationAdd, HfApi, get_token
 from huggingface_hub.utils import filter_repo_objects
 
-from .files import FINISHED_MARKER
+from sst_data import ProjectError
 
-UPLOAD_FOLDER = "hub_upload"
-# Resumable checkpoints, the pickled arguments, the staging folder itself, half-written temporary files.
-LEFT_OUT = ["checkpoint-*", "training_args.bin", f"{UPLOAD_FOLDER}/*", ".*"]
+from .outputs import FINISHED_MARKER
+from .study import study_card_section
+
+# Resumable checkpoints, the pickled arguments, half-written temporary files.
+LEFT_OUT = ["checkpoint-*", "training_args.bin", ".*"]
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 
 
-class PushError(Exception):
+class PushError(ProjectError):
     """A push that could not be done; the run's files are left as they were."""
 
 
-def assemble_upload(output_dir: Path) -> Path:
-    """Rebuild `output_dir/hub_upload/` with the files a push uploads: model, tokenizer, card, results, table, plots."""
+def upload_files(output_dir: Path) -> list[str]:
+    """The files a push uploads, relative to `output_dir`: model, tokenizer, card, results, tables, plots, logs."""
     output_dir = Path(output_dir)
     if not (output_dir / FINISHED_MARKER).is_file() or not (output_dir / "README.md").is_file():
         raise PushError(f"{output_dir}: no finished run (all_results.json and README.md) to push; train first")
-    staging = output_dir / UPLOAD_FOLDER
-    shutil.rmtree(staging, ignore_errors=True)
     run_files = (path.relative_to(output_dir).as_posix() for path in output_dir.rglob("*") if path.is_file())
-    for name in filter_repo_objects(run_files, ignore_patterns=LEFT_OUT):
-        (staging / name).parent.mkdir(parents=True, exist_ok=True)
-        os.link(output_dir / name, staging / name)  # no copy of the weights
-    return staging
+    return sorted(filter_repo_objects(run_files, ignore_patterns=LEFT_OUT))
 
 
 def push_run(
@@ -49,14 +44,18 @@ def push_run(
     """Upload the run in `output_dir` to the model repo `repo_id` (default: the folder's name, as `Trainer` does)."""
     output_dir = Path(output_dir)
     repo_id = repo_id or output_dir.resolve().name
-    staging = assemble_upload(output_dir)
-    files = sorted(path for path in staging.rglob("*") if path.is_file())
+    files = upload_files(output_dir)
     target = f"{repo_id}" + (f" (revision {revision})" if revision else "")
-    print(f"Upload for {target}: {staging}/")
-    for path in files:
-        print(f"  {path.stat().st_size:>12,}  {path.relative_to(staging).as_posix()}")
+    card = (output_dir / "README.md").read_text(encoding="utf-8")
+    study = study_card_section(output_dir)
+    if study:  # the run's own card on disk stays as the run wrote it; the upload shows its study beside it
+        card = card.replace("\n## Training hyperparameters", f"\n{study}\n## Training hyperparameters", 1)
+    print(f"Upload for {target}, from {output_dir}/:")
+    for name in files:
+        note = "  (with the seed study's mean ± std, from ../seeds.json)" if name == "README.md" and study else ""
+        print(f"  {(output_dir / name).stat().st_size:>12,}  {name}{note}")
     if dry_run:
-        print(f"Dry run: {len(files)} files assembled, nothing uploaded.")
+        print(f"Dry run: {len(files)} files listed, nothing uploaded.")
         return
     if get_token() is None:
         raise PushError(f"cannot push to {repo_id}: {NO_TOKEN}. The run in {output_dir} is unchanged.")
@@ -65,8 +64,13 @@ def push_run(
         repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
         if revision:
             api.create_branch(repo_id, branch=revision, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=repo_id, folder_path=staging, revision=revision, commit_message="Upload fine-tuned SST-2 model"
+        commit = api.create_commit(
+            repo_id,
+            operations=[
+                CommitOperationAdd(name, card.encode() if name == "README.md" else output_dir / name) for name in files
+            ],
+            commit_message="Upload fine-tuned SST-2 model",
+            revision=revision,
         )
     except (httpx2.HTTPError, OSError) as err:  # no network, offline mode, refused or rejected by the Hub
         reason = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else type(err).__name__

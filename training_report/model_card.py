@@ -1,7 +1,7 @@
-"""The run's Hub model card (`README.md` in the output folder), built from the run's own results files."""
+"""The run's Hub model card (`README.md` in the output folder), from the results and tables the run passes in."""
 
-import json
 import platform
+import re
 import shlex
 from importlib.metadata import version
 from pathlib import Path
@@ -11,41 +11,34 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_fr
 from huggingface_hub.utils import HFValidationError
 
 from .epochs import NOTEBOOK_ACCURACY
-from .files import write_atomic
+from .outputs import write_atomic
+from .splits import HUB_DATASET, Split
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
-# distilbert-base-uncased's license, for base models whose card is not at hand offline.
-DEFAULT_LICENSE = "apache-2.0"
-# all_results.json prefixes -> the split names the Hub's model-index uses; dev and test keep their own.
-HUB_SPLIT_NAMES = {"eval": "validation"}
 LIBRARIES = ["torch", "transformers", "datasets", "evaluate", "accelerate", "huggingface_hub"]
 
 
-def base_model_license(model_name_or_path: str) -> str:
-    """The base model card's license: from a local model folder or the Hub cache, never the network."""
+def base_model_card(model_name_or_path: str) -> ModelCard | None:
+    """The base model's own card: from its local folder or the Hub cache, never the network."""
     card = Path(model_name_or_path) / "README.md"
     if not card.is_file():
         try:
             card = try_to_load_from_cache(model_name_or_path, "README.md")
         except HFValidationError:  # a local folder without a card
             card = None
-    if not isinstance(card, (str, Path)):  # not cached (None or the "known missing" marker)
-        return DEFAULT_LICENSE
-    return ModelCard.load(card).data.get("license") or DEFAULT_LICENSE
+    return ModelCard.load(card) if isinstance(card, (str, Path)) else None  # None or the "known missing" marker
 
 
-def evaluated_splits(results: dict) -> list[dict]:
-    """One entry per `<split>_accuracy` in all_results.json, with the rows that split's metric counted."""
-    return [
-        {
-            "prefix": prefix,
-            "name": HUB_SPLIT_NAMES.get(prefix, prefix),
-            "accuracy": value,
-            "rows": results.get(f"{prefix}_samples", ""),
-        }
-        for key, value in results.items()
-        if key.endswith("_accuracy") and (prefix := key.removesuffix("_accuracy"))
-    ]
+def base_model_id(model_name_or_path: str, card: ModelCard | None) -> str | None:
+    """The base model's Hub id: as given, or, for a local folder, the id its own card loads it by (a
+    `from_pretrained('org/<title>')` whose name is the card's `# <title>`). None when nothing says."""
+    if not Path(model_name_or_path).exists():
+        return model_name_or_path
+    title = re.search(r"^# (\S+)\s*$", card.text, re.MULTILINE) if card else None
+    if title:
+        loaded = re.search(rf"""from_pretrained\(\s*['"]([\w.-]+/{re.escape(title[1])})['"]""", card.text)
+        return loaded[1] if loaded else None
+    return None
 
 
 def hyperparameters(data_args, training_args) -> dict:
@@ -79,62 +72,60 @@ def environment(training_args) -> dict:
     }
 
 
-def reproduce_command(argv: list[str], training_args) -> str:
+def reproduce_command(argv: list[str], world_size: int, script: str = "run_finetune.py") -> str:
     """This run's command line; under `accelerate launch` (DDP through torchrun) when it ran as several processes."""
-    if training_args.world_size > 1:
-        launcher = ["accelerate", "launch", "--multi_gpu", "--num_processes", str(training_args.world_size)]
-    else:
-        launcher = ["python"]
-    return shlex.join([*launcher, "run_finetune.py", *argv])
+    launcher = ["accelerate", "launch", "--multi_gpu", "--num_processes", str(world_size)] if world_size > 1 else ["python"]
+    return shlex.join([*launcher, script, *argv])
 
 
-def write_model_card(output_dir: Path, model_args, data_args, training_args, argv: list[str]) -> ModelCard:
-    """Write `output_dir/README.md` from the run's all_results.json and epoch_stats.md."""
+def write_model_card(
+    output_dir: Path, model_args, data_args, training_args, results: dict, splits: list[Split], epoch_table: str, argv
+) -> None:
+    """Write `output_dir/README.md`: `results` as in all_results.json, `splits` the evaluated ones in report order."""
     output_dir = Path(output_dir)
-    results = json.loads((output_dir / "all_results.json").read_text(encoding="utf-8"))
-    model_id = training_args.hub_model_id or output_dir.resolve().name
-    splits = evaluated_splits(results)
+    model_id = training_args.hub_model_id
+    card = base_model_card(model_args.model_name_or_path)
+    base_model = base_model_id(model_args.model_name_or_path, card)
+    base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
+    argv = [base_name if arg == model_args.model_name_or_path else arg for arg in argv]
     card_data = ModelCardData(
-        model_name=model_id.split("/")[-1],
-        base_model=model_args.model_name_or_path if not Path(model_args.model_name_or_path).exists() else None,
-        license=base_model_license(model_args.model_name_or_path),
+        model_name=(model_id or output_dir.resolve().name).split("/")[-1],
+        base_model=base_model,
+        license=(card.data.get("license") if card else None) or "unknown",  # the fine-tune inherits the base's license
         language="en",
         library_name="transformers",
         pipeline_tag="text-classification",
-        datasets=["stanfordnlp/sst2"],
+        datasets=[HUB_DATASET],
         metrics=["accuracy"],
         tags=["text-classification", "sentiment-analysis", "sst2"],
         eval_results=[
             EvalResult(
                 task_type="text-classification",
                 task_name="Sentiment analysis",
-                dataset_type="stanfordnlp/sst2",
-                dataset_name="SST-2 (the notebook's train.tsv)" if split["prefix"] == "eval" else "SST-2",
-                dataset_split=split["name"],
+                dataset_type=split.hub_dataset,
+                dataset_name=split.hub_dataset_name,
+                dataset_split=split.hub_split,
                 metric_type="accuracy",
-                metric_value=round(split["accuracy"], 4),
+                metric_value=round(results[f"{split.prefix}_accuracy"], 4),
             )
             for split in splits
         ],
     )
-    card = ModelCard.from_template(
+    text = ModelCard.from_template(
         card_data,
         template_path=str(TEMPLATE),
-        model_name=model_id.split("/")[-1],
+        model_name=card_data.model_name,
         model_id=model_id,
-        base_model=model_args.model_name_or_path,
+        base_model=base_name,
         data=data_args,
         seed=training_args.seed,
-        train_percent=round(100 * (1 - data_args.validation_fraction)),
-        validation_percent=round(100 * data_args.validation_fraction),
         results=results,
         splits=splits,
         notebook_accuracy=NOTEBOOK_ACCURACY[-1],
         notebook_epochs=len(NOTEBOOK_ACCURACY),
-        epoch_table=(output_dir / "epoch_stats.md").read_text(encoding="utf-8"),
+        epoch_table=epoch_table,
         hyperparameters=hyperparameters(data_args, training_args),
         environment=environment(training_args),
-        command=reproduce_command(argv, training_args),
+        command=reproduce_command(argv, training_args.world_size),
     )
-    write_atomic(output_dir / "README.md", str(card))
-    return card
+    write_atomic(output_dir / "README.md", str(text))

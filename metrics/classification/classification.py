@@ -1,5 +1,6 @@
 """Classification scores as an `evaluate` module loaded by path (works offline): exact accuracy,
-per-class precision / recall / F1, macro-F1 and the confusion matrix.
+per-class precision / recall / F1, macro-F1 and the confusion matrix, computed by scikit-learn
+(as evaluate's own accuracy, f1 and confusion_matrix modules are).
 
 The notebook averaged per-batch accuracies, which over-weights a short last batch;
 this counts correct predictions over all examples.
@@ -7,7 +8,7 @@ this counts correct predictions over all examples.
 
 import datasets
 import evaluate
-import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 _DESCRIPTION = "Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix of class predictions."
 _KWARGS_DESCRIPTION = """
@@ -35,17 +36,13 @@ class Classification(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, label_names=None):
-        predictions, references = np.asarray(predictions), np.asarray(references)
-        names = list(label_names or range(max(predictions.max(), references.max()) + 1))
-        matrix = np.zeros((len(names), len(names)), dtype=np.int64)
-        np.add.at(matrix, (references, predictions), 1)
-        correct = np.diag(matrix)
-        predicted, gold = matrix.sum(axis=0), matrix.sum(axis=1)
-        precision = np.divide(correct, predicted, out=np.zeros(len(names)), where=predicted > 0)
-        recall = np.divide(correct, gold, out=np.zeros(len(names)), where=gold > 0)
-        total = precision + recall
-        f1 = np.divide(2 * precision * recall, total, out=np.zeros(len(names)), where=total > 0)
-        scores = {"accuracy": float(correct.sum() / matrix.sum())}
+        names = list(label_names or range(max(*predictions, *references) + 1))
+        labels = list(range(len(names)))  # every class, also one that never occurs here
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            references, predictions, labels=labels, zero_division=0.0
+        )
+        scores = {"accuracy": float(accuracy_score(references, predictions))}
         for name, p, r, f in zip(names, precision, recall, f1):
             scores |= {f"precision_{name}": float(p), f"recall_{name}": float(r), f"f1_{name}": float(f)}
+        matrix = confusion_matrix(references, predictions, labels=labels)
         return scores | {"macro_f1": float(f1.mean()), "confusion_matrix": matrix.tolist()}

@@ -1,0 +1,93 @@
+"""Whether a run may use its output folder: start afresh, resume its own unfinished run, or stop with one line,
+all before any data or model loads."""
+
+import fnmatch
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from sst_data import ProjectError
+from training_report.outputs import FINISHED_MARKER, OUTPUT_PATTERNS, SETTINGS_FILE, write_atomic
+
+from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
+from .settings import run_settings, settings_differences
+
+logger = logging.getLogger(__name__)
+WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
+
+
+def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -> str | None:
+    """The checkpoint this run resumes from, or None to start from scratch. The main process also clears the
+    folder (with --overwrite_output_dir) and records the run's settings; the others only read what it left."""
+    output_dir = Path(args.output_dir)
+    check_writable(output_dir)
+    settings = run_settings(model_args, data_args, args)
+    if args.resume_from_checkpoint:
+        if args.overwrite_output_dir:
+            raise ProjectError("--resume_from_checkpoint continues a run, --overwrite_output_dir starts over: pass one of them")
+        if not is_complete_checkpoint(args.resume_from_checkpoint):
+            raise ProjectError(
+                f"--resume_from_checkpoint {args.resume_from_checkpoint}: not a complete checkpoint; "
+                "pass a checkpoint-N folder holding trainer_state.json, or omit the flag to resume from the newest"
+            )
+        check_same_settings(Path(args.resume_from_checkpoint).parent, settings, "--resume_from_checkpoint's run")
+        checkpoint = args.resume_from_checkpoint
+    elif args.overwrite_output_dir:
+        if main_process:
+            clear_outputs(output_dir)
+        checkpoint = None
+    elif not any(output_dir.iterdir()):
+        checkpoint = None
+    elif (output_dir / FINISHED_MARKER).exists():
+        raise ProjectError(f"--output_dir {output_dir} holds a finished run; {WAYS_OUT}")
+    else:
+        check_same_settings(output_dir, settings, f"--output_dir {output_dir}")
+        checkpoint = last_complete_checkpoint(output_dir)  # None: stopped before its first checkpoint, start again
+        logger.info("Resuming the unfinished run from %s", checkpoint or "its start (no complete checkpoint yet)")
+    if main_process:
+        write_atomic(output_dir / SETTINGS_FILE, json.dumps(settings, indent=2, sort_keys=True))
+    return str(checkpoint) if checkpoint else None
+
+
+def check_writable(output_dir: Path) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ProjectError(f"--output_dir {output_dir}: is a file, not a folder; choose another --output_dir")
+    probe = output_dir / f".write-test.{os.getpid()}"
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise ProjectError(f"--output_dir {output_dir}: cannot write there ({err.strerror}); choose a writable folder") from None
+
+
+def check_same_settings(run_dir: Path, settings: dict, where: str) -> None:
+    """Refuse to continue, or to count as this run, a run not started with these very settings."""
+    try:
+        recorded = json.loads((run_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ProjectError(f"{where} holds files of a run whose settings were not recorded; {WAYS_OUT}") from None
+    differences = settings_differences(recorded, settings)
+    if differences:
+        state = "a finished" if (run_dir / FINISHED_MARKER).exists() else "an unfinished"
+        raise ProjectError(f"{where} holds {state} run with other settings ({'; '.join(differences)}); {WAYS_OUT}")
+
+
+def check_rerun(run_dir: Path, settings: dict) -> None:
+    """Refuse (one line) unless `run_dir` is absent, empty, or holds a run started with these very settings."""
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        check_same_settings(run_dir, settings, f"--output_dir {run_dir}")
+
+
+def clear_outputs(output_dir: Path) -> None:
+    """Remove everything the suite writes into `output_dir`; name in one line what it leaves (not the suite's)."""
+    kept = []
+    for path in sorted(output_dir.iterdir()):
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in OUTPUT_PATTERNS):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        else:
+            kept.append(path.name + ("/" if path.is_dir() else ""))
+    if kept:
+        logger.warning("--overwrite_output_dir left what this suite did not write in %s: %s", output_dir, ", ".join(kept))

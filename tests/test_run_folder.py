@@ -1,0 +1,122 @@
+"""A run's output folder never holds results that disagree with what was trained: a rerun resumes only its own
+run, overwriting leaves nothing stale, the finished marker is written last, and a folder that cannot be written
+is refused before anything loads."""
+
+import json
+import shutil
+
+import pytest
+
+import run_finetune
+import training_report.model_card
+from sst_data import ProjectError
+
+from .conftest import outcome, short_run, write_tsv
+
+WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
+
+
+@pytest.fixture(scope="module")
+def unfinished(tmp_path_factory, tiny_model_dir, sst2_dir):
+    """A 2-epoch run whose last writes were cut off: checkpoints and settings on disk, no all_results.json."""
+    output_dir = tmp_path_factory.mktemp("unfinished") / "out"
+    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))
+    finished = outcome(output_dir)
+    (output_dir / "all_results.json").unlink()
+    return output_dir, finished
+
+
+def refusal(*argv) -> str:
+    with pytest.raises(ProjectError) as err:
+        run_finetune.main(list(argv))
+    return str(err.value)
+
+
+def test_rerun_with_other_settings_is_refused_naming_each_difference(unfinished, tiny_model_dir, minilm_dir, sst2_dir, tmp_path):
+    output_dir, _ = unfinished
+    same = short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2)
+    before = sorted(p.name for p in output_dir.iterdir())
+    where = f"--output_dir {output_dir} holds an unfinished run with other settings"
+
+    # A hyperparameter, and the sample: old → new, each named.
+    assert refusal(*same, "--learning_rate", "2e-5", "--num_train_epochs", "3", "--sample_fraction", "0.5") == (
+        f"{where} (learning_rate 0.001 → 2e-05; num_train_epochs 2.0 → 3.0; sample_fraction 0.05 → 0.5); {WAYS_OUT}"
+    )
+    # Another model: its weights differ.
+    assert refusal(*same, "--model_name_or_path", str(minilm_dir)).startswith(f"{where} (model_sha256 ")
+    # Other data: one label changed in a copy of train.tsv.
+    edited = write_tsv(tmp_path / "data", (sst2_dir / "train.tsv").read_bytes().replace(b"\tpositive\n", b"\tnegative\n", 1))
+    shutil.copy(sst2_dir / "dev.tsv", edited)
+    assert refusal(*same, "--data_dir", str(edited)).startswith(f"{where} (data_sha256 ")
+    # An explicit checkpoint is checked against the run it belongs to.
+    checkpoint = output_dir / "checkpoint-16"
+    assert refusal(*same, "--learning_rate", "2e-5", "--resume_from_checkpoint", str(checkpoint)) == (
+        f"--resume_from_checkpoint's run holds an unfinished run with other settings (learning_rate 0.001 → 2e-05); {WAYS_OUT}"
+    )
+    assert sorted(p.name for p in output_dir.iterdir()) == before  # nothing touched
+
+
+def test_rerun_with_the_same_settings_resumes_whatever_the_paths_or_logging(unfinished, tiny_model_dir, sst2_dir, caplog):
+    output_dir, finished = unfinished
+    spelled_differently = f"{output_dir.parent}/./{output_dir.name}/"
+    run_finetune.main([*short_run(tiny_model_dir, f"{sst2_dir}/", spelled_differently, epochs=2),
+                       "--logging_steps", "3", "--disable_tqdm", "true", "--report_to", "none"])  # fmt: skip
+    assert f"Resuming the unfinished run from {output_dir}/checkpoint-16" in caplog.text
+    assert outcome(output_dir) == finished
+
+
+def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog):
+    output_dir = tmp_path / "out"
+    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1))
+    # What an older run with other splits and a push could have left beside it, and a file of the user's.
+    for stale in ("test_misclassified.tsv", "test_results.json", "test_confusion_matrix.png", ".all_results.json.7.tmp"):
+        (output_dir / stale).write_text("old")
+    (output_dir / "hub_upload").mkdir()
+    (output_dir / "hub_upload" / "model.safetensors").write_text("old")
+    (output_dir / "notes.txt").write_text("mine")
+    (output_dir / "my-plots").mkdir()
+
+    run_finetune.main([*short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1), "--overwrite_output_dir",
+                       "--eval_strategy", "no"])  # fmt: skip
+    names = sorted(p.name for p in output_dir.iterdir())
+    assert not [n for n in names if n.startswith(("test_", "hub_upload", "."))]
+    assert "notes.txt" in names and "my-plots" in names and (output_dir / "notes.txt").read_text() == "mine"
+    assert f"--overwrite_output_dir left what this suite did not write in {output_dir}: my-plots/, notes.txt" in caplog.text
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert not any("eval_loss" in entry for entry in state["log_history"])  # --eval_strategy no: no validation per epoch
+
+
+def test_the_finished_marker_is_written_last_whichever_write_fails(tmp_path, tiny_model_dir, sst2_dir, monkeypatch):
+    """A failure at each write after training leaves no all_results.json; the same command then finishes the run."""
+    output_dir = tmp_path / "out"
+    argv = short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1)
+    writers = [(run_finetune, "write_split_evaluation"), (run_finetune, "write_epoch_table"), (run_finetune, "plot_epochs"),
+               (run_finetune, "write_evaluation_report"), (training_report.model_card, "write_atomic"),
+               (run_finetune, "save_results")]  # fmt: skip
+    for module, name in writers:
+        with monkeypatch.context() as patch:
+            patch.setattr(module, name, lambda *args, **kwargs: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+            with pytest.raises(OSError):
+                run_finetune.main(argv)
+        assert not (output_dir / "all_results.json").exists(), name
+    run_finetune.main(argv)
+    newest = max((p for p in output_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+    assert newest.name == "all_results.json"
+    assert {"README.md", "evaluation.md", "epoch_stats.md", "training_curves.png"} <= {p.name for p in output_dir.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "output_dir, message",
+    [
+        ("{tmp}/a-file", "--output_dir {tmp}/a-file: is a file, not a folder; choose another --output_dir"),
+        ("/sys/sst2-run", "--output_dir /sys/sst2-run: cannot write there (Operation not permitted); choose a writable folder"),
+        ("/sys/kernel", "--output_dir /sys/kernel: cannot write there ("),
+    ],
+    ids=["file", "under-read-only-parent", "read-only"],
+)
+def test_output_folder_that_cannot_be_written_is_refused_before_anything_loads(tmp_path, tiny_model_dir, output_dir, message):
+    (tmp_path / "a-file").write_text("not a folder")
+    output_dir = output_dir.format(tmp=tmp_path)
+    # A data folder that does not exist: the output folder is checked first, so its error is the one raised.
+    error = refusal(*short_run(tiny_model_dir, tmp_path / "no-data", output_dir))
+    assert error.startswith(message.format(tmp=tmp_path))

@@ -1,0 +1,55 @@
+"""The files a run writes: atomic writes, the names of every output, and the results that mark a run finished."""
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+# Written last, so its presence means the run finished: everything else is on disk by then.
+FINISHED_MARKER = "all_results.json"
+# The settings a run started with (run_state.settings): written first, compared by every rerun.
+SETTINGS_FILE = "run_settings.json"
+# Every name the suite writes into an output folder (fnmatch patterns): what --overwrite_output_dir removes.
+OUTPUT_PATTERNS = [
+    SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
+    "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
+    "*_confusion_matrix.png", "*_misclassified.tsv", "README.md", ".*.tmp",  # .*.tmp: writes cut off
+    # save_pretrained: the model and its tokenizer
+    "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+    "vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja",
+]  # fmt: skip
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path` to write; it replaces `path` only when the block completes,
+    so a crash never leaves a truncated file that looks finished."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename, so a power cut leaves the old file or the new one
+
+
+def combined(results: dict[str, dict]) -> dict:
+    """Every split's metrics in one mapping, as in all_results.json."""
+    return {key: value for metrics in results.values() for key, value in metrics.items()}
+
+
+def save_results(trainer, results: dict[str, dict]) -> None:
+    """The Trainer's own result files (`{split}_results.json` for each split of `results`, `trainer_state.json`),
+    then `all_results.json`, written here rather than by `save_metrics(combined=True)`: atomically, and last."""
+    for split, metrics in results.items():
+        trainer.save_metrics(split, metrics, combined=False)
+    trainer.save_state()
+    write_atomic(Path(trainer.args.output_dir) / FINISHED_MARKER, json.dumps(combined(results), indent=4, sort_keys=True))

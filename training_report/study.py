@@ -1,0 +1,168 @@
+"""A seed study's summary: the spread of every metric over runs that differ only in their seeds, the
+per-epoch accuracy beside the notebook's, one verdict on where the notebook's result falls, and the plot.
+
+`std` is the sample standard deviation (ddof 1) and `ci95` the t-interval of the mean: the numbers a
+reproducibility checklist asks for.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from .epochs import NOTEBOOK_ACCURACY
+from .outputs import FINISHED_MARKER, write_atomic
+from .plots import plt, save_figure
+
+SUMMARY_FILES = ("seeds.json", "seeds.md", "seeds.csv", "seeds.png")
+TIMINGS = ("_runtime", "_per_second")
+VARIANCE_FILES = ("variance.json", "variance.md")
+
+
+def spread(values: list[float]) -> dict:
+    values = [float(v) for v in values]
+    mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))  # 0 when every run agrees
+    return {"values": values, "mean": mean, "std": std, "min": min(values), "max": max(values), "ci95": [mean - half, mean + half]}
+
+
+def run_metrics(run_dir: Path) -> dict[str, float]:
+    """A finished run's scalar results, and its validation accuracy after each epoch (`epoch_<k>_accuracy`)."""
+    results = json.loads((run_dir / FINISHED_MARKER).read_text(encoding="utf-8"))
+    with open(run_dir / "epoch_stats.csv", encoding="utf-8") as f:
+        epochs = {f"epoch_{row['epoch']}_accuracy": float(row["accuracy"]) for row in csv.DictReader(f) if row["accuracy"]}
+    return {k: v for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)} | epochs
+
+
+def summarize(runs: dict[int, Path]) -> dict[str, dict]:
+    """The spread of every metric that all `runs` (seed → finished run folder) report."""
+    metrics = {seed: run_metrics(folder) for seed, folder in runs.items()}
+    shared = set.intersection(*(set(m) for m in metrics.values()))
+    return {key: spread([metrics[seed][key] for seed in runs]) for key in sorted(shared)}
+
+
+def verdict(summary: dict, model: str) -> str:
+    """Where the notebook's final accuracy falls against the runs' range and the interval of their mean."""
+    accuracy, target = summary["eval_accuracy"], NOTEBOOK_ACCURACY[-1]
+    n, (low, high) = len(accuracy["values"]), accuracy["ci95"]
+    if target > accuracy["max"] or target < accuracy["min"]:
+        place = f"{'above' if target > accuracy['max'] else 'below'} all {n} runs ({accuracy['min']:.4f}–{accuracy['max']:.4f})"
+    else:
+        place = f"within the range of the {n} runs ({accuracy['min']:.4f}–{accuracy['max']:.4f})"
+    inside = "inside" if low <= target <= high else "outside"
+    reading = "consistent with this recipe" if inside == "inside" else "not reproduced by this recipe and model"
+    differs = "" if model == "distilbert-base-uncased" else f"; note the model differs: the notebook fine-tuned distilbert-base-uncased, these runs {model}"
+    return (
+        f"Verdict: the notebook's {target:.3f} (one run) lies {place}, {inside} the 95% interval of their mean "
+        f"{accuracy['mean']:.4f} ({low:.4f}–{high:.4f}): {reading}{differs}."
+    )
+
+
+def epoch_keys(summary: dict) -> list[str]:
+    return sorted((k for k in summary if k.startswith("epoch_")), key=lambda k: int(k.split("_")[1]))
+
+
+def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str) -> str:
+    out = io.StringIO()
+    out.write(f"# Seed study: {len(seeds)} runs, seeds {', '.join(map(str, seeds))}, varying {vary}\n\n{line}\n\n")
+    out.write("Validation accuracy per epoch (mean ± std over the runs), beside the notebook's single run:\n\n")
+    out.write("| Epoch | Accuracy (mean ± std) | min | max | Notebook |\n| ---: | ---: | ---: | ---: | ---: |\n")
+    for epoch, key in enumerate(epoch_keys(summary), start=1):
+        s = summary[key]
+        notebook = f"{NOTEBOOK_ACCURACY[epoch - 1]:.3f}" if epoch <= len(NOTEBOOK_ACCURACY) else "—"
+        out.write(f"| {epoch} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {notebook} |\n")
+    out.write("\nThe final model's metrics (std: sample standard deviation; 95% CI: t-interval of the mean):\n\n")
+    out.write("| Metric | Mean | Std | Min | Max | 95% CI | " + " | ".join(f"seed {s}" for s in seeds) + " |\n")
+    out.write("| --- |" + " ---: |" * (5 + len(seeds)) + "\n")
+    for key, s in summary.items():
+        if not key.startswith("epoch_") and not key.endswith(TIMINGS):  # timings: in seeds.json and seeds.csv
+            cells = [f"{s['mean']:.4g}", f"{s['std']:.2g}", f"{s['min']:.4g}", f"{s['max']:.4g}",
+                     f"{s['ci95'][0]:.4g}–{s['ci95'][1]:.4g}", *(f"{v:.4g}" for v in s["values"])]  # fmt: skip
+            out.write(f"| {key} | " + " | ".join(cells) + " |\n")
+    return out.getvalue()
+
+
+def summary_csv(summary: dict, seeds: list[int]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["metric", "mean", "std", "min", "max", "ci95_low", "ci95_high", *(f"seed_{s}" for s in seeds)])
+    for key, s in summary.items():
+        writer.writerow([key, s["mean"], s["std"], s["min"], s["max"], *s["ci95"], *s["values"]])
+    return out.getvalue()
+
+
+def plot_study(summary: dict, seeds: list[int], path: Path) -> None:
+    """Each run's validation accuracy per epoch (thin lines), their mean with a ±1 std band, the notebook's points."""
+    keys = epoch_keys(summary)
+    epochs = list(range(1, len(keys) + 1))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    for i, seed in enumerate(seeds):
+        ax.plot(epochs, [summary[k]["values"][i] for k in keys], "-", lw=0.8, alpha=0.5, color="tab:blue",
+                label="each run" if i == 0 else None)  # fmt: skip
+    mean = np.array([summary[k]["mean"] for k in keys])
+    std = np.array([summary[k]["std"] for k in keys])
+    ax.plot(epochs, mean, "o-", lw=2, color="tab:blue", label=f"mean of {len(seeds)} runs")
+    ax.fill_between(epochs, mean - std, mean + std, color="tab:blue", alpha=0.2, label="mean ± 1 std")
+    reference = NOTEBOOK_ACCURACY[: len(epochs)]
+    ax.plot(epochs[: len(reference)], reference, "s", color="black", label="notebook (DistilBERT, one run)")
+    ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy", xticks=epochs)
+    ax.legend(loc="best")
+    save_figure(fig, path)
+
+
+def write_summary(study_dir: Path, runs: dict[int, Path], vary: str, model: str) -> str:
+    """seeds.json / .md / .csv / .png in `study_dir`; returns the verdict line."""
+    seeds = list(runs)
+    summary = summarize(runs)
+    line = verdict(summary, model)
+    record = {"seeds": seeds, "vary": vary, "runs": {str(s): p.name for s, p in runs.items()}, "metrics": summary, "verdict": line}
+    write_atomic(study_dir / "seeds.csv", summary_csv(summary, seeds))
+    write_atomic(study_dir / "seeds.md", summary_markdown(summary, seeds, vary, line))
+    plot_study(summary, seeds, study_dir / "seeds.png")
+    write_atomic(study_dir / "seeds.json", json.dumps(record, indent=2))  # last: the study is summarized
+    return line
+
+
+def write_variance(study_dir: Path, sources: dict[str, dict]) -> str:
+    """The spread when only one seed varies, side by side (Dodge et al. 2020); `sources[vary]` is that study's
+    summary. Returns the Markdown table."""
+    keys = [k for k in ("eval_accuracy", "dev_accuracy", "test_accuracy", "eval_loss") if all(k in s for s in sources.values())]
+    out = io.StringIO()
+    out.write("| Varied seed | Runs | " + " | ".join(f"{k} mean ± std" for k in keys) + " |\n")
+    out.write("| --- | ---: |" + " ---: |" * len(keys) + "\n")
+    for vary, summary in sources.items():
+        n = len(summary["eval_accuracy"]["values"])
+        out.write(f"| {vary} | {n} | " + " | ".join(f"{summary[k]['mean']:.4f} ± {summary[k]['std']:.4f}" for k in keys) + " |\n")
+    table = out.getvalue()
+    write_atomic(study_dir / "variance.json", json.dumps({vary: {k: s[k] for k in keys} for vary, s in sources.items()}, indent=2))
+    write_atomic(study_dir / "variance.md", "# Where the spread comes from: one seed varied at a time\n\n" + table)
+    return table
+
+
+def study_card_section(run_dir: Path) -> str | None:
+    """For a run that belongs to a summarized seed study (its folder's parent holds seeds.json naming it): the
+    study's mean ± std beside this run's own numbers, as Markdown for its model card. None otherwise."""
+    path = Path(run_dir).resolve().parent / "seeds.json"
+    if not path.is_file():
+        return None
+    study = json.loads(path.read_text(encoding="utf-8"))
+    if Path(run_dir).resolve().name not in study["runs"].values():
+        return None
+    own = run_metrics(Path(run_dir))
+    lines = [
+        "## Seed study",
+        "",
+        f"This run is one of {len(study['seeds'])} that differ only in their seeds (varying {study['vary']}; "
+        f"seeds {', '.join(map(str, study['seeds']))}). {study['verdict']}",
+        "",
+        "| metric | this run | study mean ± std | study min–max |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key in ("eval_accuracy", "dev_accuracy", "test_accuracy", "eval_macro_f1", "eval_loss"):
+        if key in study["metrics"] and key in own:
+            s = study["metrics"][key]
+            lines.append(f"| {key} | {own[key]:.4f} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f}–{s['max']:.4f} |")
+    return "\n".join(lines) + "\n"
