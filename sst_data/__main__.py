@@ -3,6 +3,7 @@
     python -m sst_data --output_dir data/sst2                          # download, verify, convert
     python -m sst_data --source trainDevTestTrees_PTB.zip --output_dir data/sst2
     python -m sst_data --source path/to/trees --output_dir data/sst2 --encoding utf-8
+    python -m sst_data --source trainDevTestTrees_PTB.zip --output_dir data/sst2-phrases --phrases
 """
 
 import argparse
@@ -32,6 +33,12 @@ def main(argv=None) -> None:
         help="How to decode the tree files. cp1252 (default) reproduces the notebook's train.tsv byte for byte, "
         "accents as mojibake ('andrã©'); utf-8 gives correct text ('andré').",
     )
+    parser.add_argument(
+        "--phrases",
+        action="store_true",
+        help="train.tsv gets every labelled phrase of the training trees (each subtree, root first), each text once; "
+        "texts with both polarities and neutral phrases are dropped. dev.tsv and test.tsv stay sentences.",
+    )
     parser.add_argument("--sha256", default=STANFORD_SHA256, help="Checksum a downloaded --source must have.")
     parser.add_argument(
         "--download_dir", type=Path, default=Path("data"), help="Where a downloaded --source is kept (default: data)."
@@ -47,13 +54,19 @@ def main(argv=None) -> None:
     source = args.source
     if re.match(r"(https?|file)://", source):
         source = download_verified(source, args.sha256, args.download_dir / Path(source).name)
-    conversions = convert_release(Path(source), args.output_dir, args.encoding)
+    conversions = convert_release(Path(source), args.output_dir, args.encoding, args.phrases)
     for split, conversion in conversions.items():
         labels = [label for _, label in conversion.rows]
-        print(
-            f"{args.output_dir / SPLIT_FILES[split]}: {len(labels)} reviews ({labels.count('positive')} positive, "
-            f"{labels.count('negative')} negative; {conversion.neutral} neutral trees dropped)"
-        )
+        polarity = f"{labels.count('positive')} positive, {labels.count('negative')} negative"
+        if conversion.phrases:
+            summary = (
+                f"{len(labels)} phrases ({polarity}; {conversion.duplicates} duplicates merged, {conversion.conflicts} "
+                f"conflicting phrases dropped ({conversion.conflicting} occurrences), "
+                f"{conversion.neutral} neutral phrases dropped)"
+            )
+        else:
+            summary = f"{len(labels)} reviews ({polarity}; {conversion.neutral} neutral trees dropped)"
+        print(f"{args.output_dir / SPLIT_FILES[split]}: {summary}")
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None, *
     )
 
 
-def sst_data_cli(*args: str) -> subprocess.CompletedProcess:
+def sst_data_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m sst_data ARGS` as a user runs it, in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "sst_data", *args], capture_output=True, text=True, cwd=ROOT)
+    command = [sys.executable, "-m", "sst_data", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
 def last_error_line(result: subprocess.CompletedProcess) -> str:

@@ -1,6 +1,11 @@
-"""The official SST release → the notebook's TSVs: byte for byte on the real trees; bad trees fail in one line."""
+"""The official SST release → the notebook's TSVs: byte for byte on the real trees; bad trees fail in one line.
+With --phrases, train.tsv holds every labelled phrase, each text once."""
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -9,9 +14,9 @@ from hypothesis import strategies as st
 
 from sst_data import SSTDataError
 from sst_data.builder import read_rows
-from sst_data.trees import convert_release, convert_trees
+from sst_data.trees import Subtree, convert_release, convert_trees, parse_tree
 
-from .conftest import SST_TREES_DIR, sha256, sst_data_cli
+from .conftest import ROOT, SST_TREES_DIR, sha256, sst_data_cli
 
 TREE = b"(3 (2 a) (3 (2 fine) (3 film)))\n"
 
@@ -148,3 +153,101 @@ def test_converted_rows_read_back_through_the_tsv_loader(tmp_path):
     (tmp_path / "train.tsv").write_bytes(conversion.to_tsv())
     assert list(read_rows(tmp_path / "train.tsv")) == conversion.rows
     assert len(conversion.rows) + conversion.neutral == 50
+
+
+# Phrase level (--phrases): every labelled subtree of the training trees, each text once.
+PHRASE_TREES = (
+    b"(3 (2 A) (4 (4 fine) (2 film)))\n"  # a fine film +, fine film +, fine +; a, film: neutral
+    b"(1 (2 A) (0 (1 bad) (2 film)))\n"  # a bad film -, bad film -, bad -
+    b"(2 (3 FINE) (2 film))\n"  # fine film: neutral here, positive above; fine: a duplicate (3 and 4 agree)
+    b"(4 (2 a) (3 (0 bad) (2 film)))\n"  # a bad film +, bad film +: conflict with line 2; bad: a duplicate (0, 1)
+)
+
+
+def test_phrases_are_every_labelled_subtree_once_without_conflicts_or_neutral():
+    conversion = convert_trees(PHRASE_TREES, "train.txt", phrases=True)
+    assert conversion.rows == [
+        ("a fine film", "positive"),
+        ("fine film", "positive"),
+        ("fine", "positive"),
+        ("bad", "negative"),
+    ]
+    assert conversion.phrases
+    assert (conversion.duplicates, conversion.conflicts, conversion.conflicting, conversion.neutral) == (2, 2, 4, 8)
+    assert 4 + 2 + 4 + 8 == PHRASE_TREES.count(b"(")  # each subtree: a row, a duplicate, conflicting or neutral
+
+    sentences = convert_trees(PHRASE_TREES, "train.txt")  # the same trees at sentence level: roots only, as before
+    assert sentences.rows == [("a fine film", "positive"), ("a bad film", "negative"), ("a bad film", "positive")]
+    assert sentences.neutral == 1 and not sentences.phrases
+
+
+def test_phrase_order_is_tree_file_order_then_pre_order_root_first():
+    assert parse_tree("(3 (2 It) (4 (2 's) (4 fine)))") == (
+        ["It", "'s", "fine"],
+        [Subtree(3, 0, 3), Subtree(2, 0, 1), Subtree(4, 1, 3), Subtree(2, 1, 2), Subtree(4, 2, 3)],
+    )
+    trees = b"(4 (3 (3 Very) (4 good)) (3 film))\n(3 (3 film) (4 (3 so) (4 good)))\n"
+    conversion = convert_trees(trees, "train.txt", phrases=True)
+    first_tree = ["very good film", "very good", "very", "good", "film"]  # each node before its children, left to right
+    second_tree = ["film so good", "so good", "so"]  # then the next tree's new texts ('film', 'good' are duplicates)
+    assert [text for text, _ in conversion.rows] == first_tree + second_tree
+    assert conversion.duplicates == 2
+
+
+def test_phrases_from_the_real_training_trees(tmp_path, sst2_dir):
+    outputs = []
+    for hash_seed in ("1", "2"):  # two runs, each with its own string hashing: no set order leaks into the file
+        output = tmp_path / f"run{hash_seed}"
+        result = sst_data_cli(
+            "--source", str(SST_TREES_DIR), "--output_dir", str(output), "--phrases", env={"PYTHONHASHSEED": hash_seed}
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [
+            (
+                f"{output}/train.tsv: 77189 phrases (42404 positive, 34785 negative; 21588 duplicates merged, "
+                "6 conflicting phrases dropped (17 occurrences), 219788 neutral phrases dropped)"
+            ),
+            f"{output}/dev.tsv: 872 reviews (444 positive, 428 negative; 229 neutral trees dropped)",
+        ]
+        outputs.append(output)
+    first, second = outputs
+    assert (first / "train.tsv").read_bytes() == (second / "train.tsv").read_bytes()
+    assert sha256(first / "train.tsv") == "59c7571af20370480e439ec7e205b83eba2aee11145c73d41030d7638d7f445d"
+    assert (first / "dev.tsv").read_bytes() == (sst2_dir / "dev.tsv").read_bytes()  # dev stays sentence-level
+
+    phrases = list(read_rows(first / "train.tsv"))  # a valid train.tsv for the loader
+    assert len({text for text, _ in phrases}) == len(phrases) == 77189
+    sentences = list(read_rows(sst2_dir / "train.tsv"))
+    assert phrases[0] == sentences[0] and set(sentences) <= set(phrases)  # every sentence is among its phrases
+    assert 77189 + 21588 + 17 + 219788 == (SST_TREES_DIR / "train.txt").read_bytes().count(b"(")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_data_phrases_passes_the_flag_into_a_folder_of_its_own():
+    def dry_run(*overrides: str) -> list[str]:
+        command = ["make", "-n", "data", *overrides]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+        return [line for line in result.stdout.splitlines() if "-m sst_data" in line]
+
+    assert dry_run("PHRASES=1", "SST_SOURCE=trees") == [
+        ".venv/bin/python -m sst_data --source trees --output_dir data/sst2-phrases --phrases"
+    ]
+    assert dry_run("SST_SOURCE=trees") == [".venv/bin/python -m sst_data --source trees --output_dir data/sst2"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=damaged_tree_files(), encoding=st.sampled_from(["cp1252", "utf-8"]))
+def test_phrases_fail_like_sentences_or_account_for_every_subtree(data, encoding):
+    try:
+        sentences = convert_trees(data, "trees/train.txt", encoding)
+    except SSTDataError as err:
+        with pytest.raises(SSTDataError) as phrase_err:
+            convert_trees(data, "trees/train.txt", encoding, phrases=True)
+        assert str(phrase_err.value) == str(err)
+        return
+    phrases = convert_trees(data, "trees/train.txt", encoding, phrases=True)
+    texts = [text for text, _ in phrases.rows]
+    assert len(set(texts)) == len(texts)
+    assert len(texts) + phrases.duplicates + phrases.conflicting + phrases.neutral == data.decode(encoding).count("(")
+    for review, label in sentences.rows:  # every sentence is a phrase, unless its text has both polarities
+        assert (review, label) in phrases.rows or (phrases.conflicts and review not in texts)
