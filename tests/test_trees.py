@@ -1,11 +1,9 @@
 """The official SST release → the notebook's TSVs: byte for byte on the real trees; bad trees fail in one line.
 With --phrases, train.tsv holds every labelled phrase, each text once."""
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 
 import pytest
