@@ -5,13 +5,12 @@
     python push_to_hub.py --output_dir outputs/notebook --dry_run               # assemble and list, no network
 """
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformers import HfArgumentParser
 
-from sst_data import ProjectError
+from run_state import exit_in_one_line
 from training_report import push_run
 
 
@@ -32,7 +31,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ProjectError as err:
-        sys.exit(f"push_to_hub.py: error: {err}")
+    exit_in_one_line(main, "push_to_hub.py")

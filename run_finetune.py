@@ -31,7 +31,7 @@ from transformers import (
     set_seed,
 )
 
-from run_state import Interrupted, last_complete_checkpoint, prepare_output_dir, stop_on_signals
+from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, prepare_output_dir, stop_on_signals
 from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews
 from training_report import (
     NOTEBOOK_ACCURACY,
@@ -77,11 +77,21 @@ class DataArguments:
     )
     sample_fraction: float = field(metadata={"help": "Fraction of train.tsv sampled, as the notebook's df.sample(frac=...)."})
     sample_seed: int = field(metadata={"help": "random_state of that sample (the notebook's: 42)."})
-    validation_fraction: float = field(metadata={"help": "Fraction of the sample held out for per-epoch validation."})
+    validation_fraction: float = field(
+        metadata={"help": "Fraction of the sample held out for per-epoch validation (with --validation_split sample)."}
+    )
     split_seed: int = field(
         metadata={"help": "Seed of the train/validation split of the sample (the notebook's split was unseeded)."}
     )
     max_length: int = field(metadata={"help": "Truncate every review to this many tokens (special tokens included)."})
+    validation_split: str = field(
+        default="sample",
+        metadata={
+            "help": "Validate each epoch on 'sample': --validation_fraction of the sampled train.tsv, like the notebook; "
+            "or on 'dev': the official dev.tsv, the whole sample then trains.",
+            "choices": ["sample", "dev"],
+        },
+    )
     text_column: str = field(default="review", metadata={"help": "Header name of the review column (GLUE: sentence)."})
     label_column: str = field(
         default="label", metadata={"help": "Header name of the label column; labels negative/positive or 0/1."}
@@ -280,11 +290,16 @@ def main(argv=None) -> None:
         checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
 
     ###############
-    # Load data: the notebook's half of train.tsv, split 70/30
+    # Load data: the notebook's half of train.tsv, split 70/30 (or validated on the official dev split)
     ###############
     raw = load_sst2(data_args.data_dir, text_column=data_args.text_column, label_column=data_args.label_column)
     sample = notebook_sample(raw["train"], data_args.sample_fraction, data_args.sample_seed)
-    split = notebook_split(sample, data_args.validation_fraction, data_args.split_seed)
+    if data_args.validation_split == "dev":
+        if "dev" not in raw:
+            raise ProjectError(f"--validation_split dev: {data_args.data_dir} holds no dev.tsv; add it or validate on the sample")
+        split = {"train": sample, "validation": raw.pop("dev")}  # evaluated as the validation split, not twice
+    else:
+        split = notebook_split(sample, data_args.validation_fraction, data_args.split_seed)
     logger.info("%d sampled rows: %d train / %d validation", len(sample), len(split["train"]), len(split["validation"]))
 
     ###############
@@ -298,7 +313,7 @@ def main(argv=None) -> None:
     with training_args.main_process_first(desc="tokenization"):
         train_dataset = tokenize_reviews(split["train"], tokenizer, data_args.max_length)
         evaluated = {prefix: tokenize_reviews(data, tokenizer, data_args.max_length) for prefix, data in evaluated.items()}
-    splits = [split_names(data_args.validation_fraction)[prefix] for prefix in evaluated]
+    splits = [split_names(data_args.validation_fraction, data_args.validation_split)[prefix] for prefix in evaluated]
 
     ###############
     # Train, validating after each epoch
@@ -398,10 +413,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ProjectError as err:
-        sys.exit(f"run_finetune.py: error: {err}")
-    except Interrupted as stop:
-        print(f"run_finetune.py: {stop}", file=sys.stderr)
-        sys.exit(stop.exit_code)
+    exit_in_one_line(main, "run_finetune.py")

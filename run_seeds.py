@@ -27,7 +27,7 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 import run_finetune
-from run_state import Interrupted, check_rerun, run_settings
+from run_state import Interrupted, check_rerun, exit_in_one_line, run_settings
 from sst_data import ProjectError
 from training_report import FINISHED_MARKER
 from training_report.model_card import base_model_card, base_model_id
@@ -179,10 +179,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ProjectError as err:
-        sys.exit(f"run_seeds.py: error: {err}")
-    except Interrupted as stop:
-        print(f"run_seeds.py: {stop}", file=sys.stderr)
-        sys.exit(stop.exit_code)
+    exit_in_one_line(main, "run_seeds.py")

@@ -30,7 +30,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from notebook_loop import padded_tensors, train_notebook_loop  # noqa: E402
 
 import run_finetune  # noqa: E402
-from sst_data import ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
+from run_state import exit_in_one_line  # noqa: E402
+from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
 
 RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
 
@@ -220,7 +221,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ProjectError as err:
-        sys.exit(f"bench.py: error: {err}")
+    exit_in_one_line(main, "bench.py")

@@ -4,11 +4,12 @@ may start, resume or must stop there."""
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
 from .folder import check_rerun, prepare_output_dir
 from .settings import run_settings
-from .signals import Interrupted, stop_on_signals
+from .signals import Interrupted, exit_in_one_line, stop_on_signals
 
 __all__ = [
     "Interrupted",
     "check_rerun",
+    "exit_in_one_line",
     "is_complete_checkpoint",
     "last_complete_checkpoint",
     "prepare_output_dir",

@@ -1,8 +1,11 @@
-"""Ctrl-C (SIGINT) and SIGTERM as a normal way to stop a run: raised as `Interrupted`, which the entry point
-turns into one line saying where the run stopped and how to go on."""
+"""How a run stops short: Ctrl-C (SIGINT) and SIGTERM raised as `Interrupted`, and the entry points' one
+channel out, which turns it or a `ProjectError` into one line (where it stopped, or what is wrong, and what to do)."""
 
 import signal
+import sys
 from contextlib import contextmanager
+
+from sst_data import ProjectError
 
 
 class Interrupted(BaseException):
@@ -30,3 +33,15 @@ def stop_on_signals():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def exit_in_one_line(main, prog: str) -> None:
+    """Run an entry point's `main()`: a `ProjectError` ends as `<prog>: error: <message>` (exit 1), `Interrupted`
+    as `<prog>: interrupted by SIGINT ...` (exit 130, or 143 for SIGTERM); never a traceback."""
+    try:
+        main()
+    except ProjectError as err:
+        sys.exit(f"{prog}: error: {err}")
+    except Interrupted as stop:
+        print(f"{prog}: {stop}", file=sys.stderr)
+        sys.exit(stop.exit_code)

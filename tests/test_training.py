@@ -14,6 +14,7 @@ import sys
 import pytest
 import tomllib
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 from torch.utils.data import DataLoader
 from transformers import (
@@ -307,3 +308,27 @@ def test_real_pretrained_model_learns(tmp_path, sst2_dir, minilm_dir):
     assert results["eval_samples"] == 623
     assert results["eval_accuracy"] >= 0.75
     assert results["dev_samples"] == 872 and results["dev_accuracy"] >= 0.75  # the official dev split, never trained on
+
+
+def test_validation_on_the_official_dev_split_trains_on_the_whole_sample(tmp_path, sst2_dir, tiny_model_dir):
+    output_dir = tmp_path / "out"
+    run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir), "--output_dir",
+                       str(output_dir), "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "1",
+                       "--validation_split", "dev"])  # fmt: skip
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["train_samples"] == 346 and results["eval_samples"] == 872  # the whole 5% sample; dev.tsv
+    assert not any(key.startswith("dev_") for key in results)  # dev is the validation split, evaluated once
+    assert "| validation (dev, official) | 872 |" in (output_dir / "evaluation.md").read_text()
+    card = ModelCard.load(output_dir / "README.md")
+    (entry,) = card.data.eval_results
+    assert (entry.dataset_type, entry.dataset_split, entry.metric_value) == ("stanfordnlp/sst2", "validation", round(results["eval_accuracy"], 4))
+    assert "all 346 of them trained on, validated each epoch on the official dev split (872 sentences)" in card.text
+
+
+def test_validation_on_dev_without_a_dev_file_is_refused(tmp_path, sst2_dir, tiny_model_dir):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(sst2_dir / "train.tsv", data_dir)
+    with pytest.raises(ProjectError, match=f"^--validation_split dev: {data_dir} holds no dev.tsv; add it or validate on the sample$"):
+        run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
+                           str(tmp_path / "out"), "--validation_split", "dev"])  # fmt: skip

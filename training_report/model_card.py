@@ -57,7 +57,8 @@ def hyperparameters(data_args, training_args) -> dict:
         "max length (tokens)": data_args.max_length,
         "padding": "to max length" if data_args.padding == "max_length" else "to each batch's longest review",
         "batch order": training_args.train_sampling_strategy,
-        "seed": training_args.seed,
+        "seeds (split / batch order / initialisation)": f"{data_args.split_seed} / "
+        f"{training_args.data_seed if training_args.data_seed is not None else training_args.seed} / {training_args.seed}",
         "mixed precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no (fp32)",
     }
 
@@ -118,7 +119,6 @@ def write_model_card(
         model_id=model_id,
         base_model=base_name,
         data=data_args,
-        seed=training_args.seed,
         results=results,
         splits=splits,
         notebook_accuracy=NOTEBOOK_ACCURACY[-1],
