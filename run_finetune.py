@@ -352,6 +352,8 @@ def main(argv=None) -> None:
             f"run_finetune.py: error: training stopped at step {trainer.state.global_step}: {reason}; "
             f"fix that and rerun the same command: it resumes from {last or 'the start (no complete checkpoint yet)'}"
         ) from None
+    # Saved with the tokenizer: pipeline(..., truncation=True) and inference.predict then cut reviews like training.
+    tokenizer.model_max_length = data_args.max_length
     trainer.save_model()  # model and tokenizer, safetensors
 
     ###############

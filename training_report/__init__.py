@@ -5,7 +5,7 @@ from .epochs import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, run_training_los
 from .evaluation import SPLIT_NAMES, evaluation_markdown, write_evaluation_report, write_split_evaluation
 from .files import FINISHED_MARKER, is_complete_checkpoint, last_complete_checkpoint, save_results
 from .hub import PushError, push_run
-from .model_card import write_model_card
+from .model_card import add_onnx_usage, write_model_card
 from .plots import plot_epochs
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "SPLIT_NAMES",
     "EpochTimer",
     "PushError",
+    "add_onnx_usage",
     "epoch_table",
     "evaluation_markdown",
     "is_complete_checkpoint",
