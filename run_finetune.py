@@ -31,6 +31,7 @@ from transformers import (
     set_seed,
 )
 
+from metrics import CLASSIFICATION
 from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, prepare_output_dir, stop_on_signals
 from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews
 from training_report import (
@@ -318,7 +319,7 @@ def main(argv=None) -> None:
     ###############
     # Train, validating after each epoch
     ###############
-    classification = evaluate.load(str(HERE / "metrics" / "classification"))
+    classification = evaluate.load(CLASSIFICATION)
 
     def score(predictions, label_ids) -> dict:
         return classification.compute(predictions=predictions.argmax(-1), references=label_ids, label_names=LABEL_NAMES)
@@ -358,6 +359,8 @@ def main(argv=None) -> None:
         reason = " ".join(str(err).split())
         raise ProjectError(f"training stopped at step {trainer.state.global_step}: {reason}; fix that and "
                            f"{resume.format(last)}") from None  # fmt: skip
+    # Saved with the tokenizer: pipeline(..., truncation=True) and inference.predict then cut reviews like training.
+    tokenizer.model_max_length = data_args.max_length
     trainer.save_model()  # model and tokenizer, safetensors
 
     ###############

@@ -48,21 +48,39 @@ class SST2(datasets.GeneratorBasedBuilder):
             yield Key(0, line_number), {"review": review, "label": label}
 
 
-def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEADER[1]):
+def read_rows(
+    path: Path,
+    text_column: str = HEADER[0],
+    label_column: str = HEADER[1],
+    *,
+    label_optional: bool = False,
+    index_column: str | None = None,
+    columns: tuple[str, ...] | None = None,
+    data: bytes | None = None,
+):
     """Yield (review, label name) for every data row of `path`, or raise `SSTDataError` at the first bad one.
 
     Reads bytes and splits on LF itself (not `csv`/pandas) so that reviews such as `null`,
     `nan` or ones holding quote characters stay text, and so that each error names its line.
     Labels are names (negative/positive) or GLUE's ids (0/1), one style per file; text is kept as is.
+
+    For prediction: with `label_optional`, a header without `label_column` gives the label None; with
+    `index_column`, rows are (review, label, index), the index None where the header lacks that column;
+    `columns` names the columns of a file without a header line (plain text, one review per line: `(text_column,)`);
+    `data` is read instead of the file (standard input), `path` then only names it in messages.
     """
     where = f"{path}"
     expected_header = f"'{text_column}<TAB>{label_column}'"
-    data = read_split_file(path)
+    if label_optional:
+        expected_header = f"'{text_column}' (and optionally '{label_column}')"
+    layout = "one review per line" if columns else f"a header line {expected_header} and one row per review"
+    data = read_split_file(path) if data is None else data
     if not data.strip():
-        raise SSTDataError(f"{where}: file is empty; expected a header line {expected_header} and one row per review")
+        raise SSTDataError(f"{where}: file is empty; expected {layout}")
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()  # the newline that ends the last row
+    header, first_row = columns, 0 if columns else 1  # without `columns`, line 1 names them
     label_style = None  # the labels the first row used: LABEL_NAMES or LABEL_IDS
     for index, raw in enumerate(lines):
         line_number = index + 1
@@ -75,35 +93,42 @@ def read_rows(path: Path, text_column: str = HEADER[0], label_column: str = HEAD
                 "re-save the file as UTF-8"
             ) from None
         fields = text.split("\t")
-        if index > 0 and not text.strip():
-            raise SSTDataError(f"{where}:{line_number}: line is blank; remove it (each line is one review<TAB>label row)")
-        if index == 0:
-            if text_column not in fields or label_column not in fields:
+        if index < first_row:
+            if text_column not in fields or (label_column not in fields and not label_optional):
                 raise SSTDataError(
                     f"{where}:1: header is {text!r}, expected {expected_header}; add or fix the header line, "
                     "or name the columns with --text_column and --label_column"
                 )
             header = fields
-            text_index, label_index = fields.index(text_column), fields.index(label_column)
             continue
+        if not text.strip():
+            raise SSTDataError(f"{where}:{line_number}: line is blank; remove it")
         if len(fields) != len(header):
             raise SSTDataError(
                 f"{where}:{line_number}: {len(fields)} tab-separated fields, expected {len(header)} "
                 f"({'<TAB>'.join(header)!r}); a review must not contain a tab"
             )
-        review, label = fields[text_index], fields[label_index]
+        review = fields[header.index(text_column)]
         if not review.strip():
             raise SSTDataError(f"{where}:{line_number}: review is empty; remove the row or fill in its text")
+        index_field = () if index_column is None else (
+            fields[header.index(index_column)] if index_column in header else None,
+        )
+        if label_column not in header:  # unlabelled (label_optional)
+            yield review, None, *index_field
+            continue
+        label_index = header.index(label_column)
+        label = fields[label_index]
         if label_style is None and label in LABEL_NAMES + LABEL_IDS:
             label_style = LABEL_NAMES if label in LABEL_NAMES else LABEL_IDS
         if label not in (label_style or LABEL_NAMES):
             raise SSTDataError(
                 f"{where}:{line_number}: label {label!r} is not one of {', '.join(label_style or LABEL_NAMES)}"
-                f"{'' if label_style else ' (or 0, 1)'}; the file's labels are {labels_found(lines[1:], label_index)}; "
-                "fix the label"
+                f"{'' if label_style else ' (or 0, 1)'}; "
+                f"the file's labels are {labels_found(lines[first_row:], label_index)}; fix the label"
             )
-        yield review, LABEL_NAMES[label_style.index(label)]
-    if len(lines) == 1:
+        yield review, LABEL_NAMES[label_style.index(label)], *index_field
+    if len(lines) == first_row:
         raise SSTDataError(f"{where}: has a header but no rows; add one {expected_header} row per review")
 
 

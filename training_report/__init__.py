@@ -4,7 +4,7 @@ split, the Hub model card and the results that mark it finished; and its push.""
 from .epochs import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, run_training_loss, to_markdown, write_epoch_table
 from .evaluation import evaluation_markdown, write_evaluation_report, write_split_evaluation
 from .hub import PushError, push_run
-from .model_card import reproduce_command, write_model_card
+from .model_card import add_onnx_usage, reproduce_command, write_model_card
 from .outputs import FINISHED_MARKER, combined, save_results, write_atomic
 from .plots import plot_epochs
 from .splits import Split, split_names
@@ -15,6 +15,7 @@ __all__ = [
     "EpochTimer",
     "PushError",
     "Split",
+    "add_onnx_usage",
     "combined",
     "epoch_table",
     "evaluation_markdown",

@@ -6,6 +6,7 @@ import shlex
 from importlib.metadata import version
 from pathlib import Path
 
+import jinja2
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 from huggingface_hub.utils import HFValidationError
@@ -15,6 +16,7 @@ from .outputs import write_atomic
 from .splits import HUB_DATASET, Split
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
+ONNX_TEMPLATE = Path(__file__).with_name("model_card_onnx.md")  # the section `make export` adds
 LIBRARIES = ["torch", "transformers", "datasets", "evaluate", "accelerate", "huggingface_hub"]
 
 
@@ -129,3 +131,24 @@ def write_model_card(
         command=reproduce_command(argv, training_args.world_size),
     )
     write_atomic(output_dir / "README.md", str(text))
+
+
+def add_onnx_usage(output_dir: Path, folder: str, fp32: str, int8: str) -> None:
+    """Add (or renew) the card's section on loading the ONNX export, `output_dir/folder/` holding the `fp32` and `int8`
+    model files, config and tokenizer; at the end of the card."""
+    output_dir = Path(output_dir)
+    card = (output_dir / "README.md").read_text(encoding="utf-8")
+    template = ONNX_TEMPLATE.read_text(encoding="utf-8")
+    card = card.split(template.splitlines()[0])[0].rstrip("\n")  # less a previous export's section
+    found = re.search(r'pipeline\("text-classification", model="([^"]+)"\)', card)  # the card's own model id
+    config = json.loads((output_dir / folder / "config.json").read_text(encoding="utf-8"))
+    section = jinja2.Template(template, keep_trailing_newline=True).render(
+        model_id=found[1] if found else output_dir.resolve().name,
+        label_names=[config["id2label"][str(i)] for i in range(len(config["id2label"]))],
+        folder=folder,
+        fp32=fp32,
+        int8=int8,
+        fp32_mb=round((output_dir / folder / fp32).stat().st_size / 2**20, 1),
+        int8_mb=round((output_dir / folder / int8).stat().st_size / 2**20, 1),
+    )
+    write_atomic(output_dir / "README.md", f"{card}\n\n{section}")

@@ -10,9 +10,9 @@ HUB_DATASET = "stanfordnlp/sst2"  # the Hub's SST-2: its `validation` split is t
 class Split:
     prefix: str  # of the metric keys: eval_accuracy, dev_accuracy, test_accuracy
     title: str
-    hub_dataset: str
-    hub_dataset_name: str
-    hub_split: str
+    hub_dataset: str = ""  # where the Hub's model-index files it (a run's splits; not a file predicted later)
+    hub_dataset_name: str = ""
+    hub_split: str = ""
 
 
 def split_names(validation_fraction: float, validation_split: str = "sample") -> dict[str, Split]:

@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Predict the sentiment of reviews with a finished run, in PyTorch or through its ONNX export (make export).
+
+    python -m inference.predict --output_dir outputs/notebook --input reviews.txt        # predictions to stdout
+    python -m inference.predict --output_dir RUN --input dev.tsv --predictions out/dev.tsv --backend onnx-int8
+    echo "a gorgeous, witty, seductive movie." | python -m inference.predict --output_dir RUN --input -
+
+Input: a TSV with a header in any layout training accepts (--text_column, --label_column; the label column is
+optional: with it, accuracy, macro-F1 and the confusion matrix are printed, and written beside --predictions), a text
+file with one review per line, or - for standard input. Output: review<TAB>label<TAB>probability in input order;
+GLUE's unlabelled test.tsv (index<TAB>sentence) gives GLUE's submission layout, index<TAB>prediction.
+"""
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from run_state import exit_in_one_line
+from sst_data import ProjectError
+from training_report import Split, evaluation_markdown, write_atomic
+
+from .backends import Classifier
+from .inputs import read_input
+from .outputs import predictions_tsv, score, write_evaluation
+from .runs import BACKENDS
+
+PROG = "python -m inference.predict"
+
+
+@dataclass
+class PredictArguments:
+    output_dir: str = field(metadata={"help": "The finished run to predict with (run_finetune.py's --output_dir)."})
+    input: str = field(
+        metadata={"help": "A TSV with a header, a text file with one review per line, or - for standard input."}
+    )
+    predictions: str = field(
+        default="-",
+        metadata={"help": "The predictions TSV (written whole or not at all); - (default): standard output."},
+    )
+    backend: str = field(
+        default="torch",
+        metadata={
+            "help": "torch: the run's model in PyTorch; onnx / onnx-int8: its export in OUTPUT_DIR/onnx/ "
+            "(make export), fp32 / int8.",
+            "choices": list(BACKENDS),
+        },
+    )
+    batch_size: int = field(default=32, metadata={"help": "Reviews per batch."})
+    text_column: str = field(
+        default="review", metadata={"help": "Header name of a TSV's review column (GLUE: sentence)."}
+    )
+    label_column: str = field(default="label", metadata={"help": "Header name of a TSV's label column, if it has one."})
+
+    def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"--batch_size {self.batch_size}: must be an integer >= 1")
+
+
+def parse_args(argv=None) -> PredictArguments:
+    parser = HfArgumentParser(
+        PredictArguments, prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    try:
+        (args,) = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
+    except ValueError as err:  # the dataclass's own checks
+        raise ProjectError(" ".join(str(err).split())) from None
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    to_stdout = args.predictions == "-"
+    log = sys.stderr if to_stdout else sys.stdout  # standard output is the predictions' when they go there
+
+    ###############
+    # Read the input (every line checked), then load the run
+    ###############
+    reviews = read_input(args.input, args.text_column, args.label_column)
+    classifier = Classifier(Path(args.output_dir), args.backend)
+    if not to_stdout:
+        Path(args.predictions).parent.mkdir(parents=True, exist_ok=True)
+
+    ###############
+    # Predict, in batches
+    ###############
+    start = time.perf_counter()
+    logits, truncated = classifier.logits(reviews.texts, args.batch_size)
+    print(f"{len(reviews.texts)} reviews from {reviews.where}, {args.backend}, batches of {args.batch_size}: "
+          f"{time.perf_counter() - start:.1f} s", file=log)  # fmt: skip
+    print(f"{truncated} of {len(reviews.texts)} reviews longer than {classifier.max_length} tokens were cut to "
+          f"{classifier.max_length}, as in training", file=log)  # fmt: skip
+
+    ###############
+    # Labelled input: scored and reported like the dev split
+    ###############
+    if reviews.labels is not None:
+        prefix = Path(reviews.where if to_stdout else args.predictions).stem
+        scores = score(reviews, logits, classifier.label_names)
+        print(evaluation_markdown({prefix: scores}, {prefix: Split(prefix, title=prefix)}, classifier.label_names), file=log)
+        if not to_stdout:
+            write_evaluation(Path(args.predictions), prefix, reviews, logits, scores, classifier.label_names)
+
+    ###############
+    # Write the predictions
+    ###############
+    tsv = predictions_tsv(reviews, logits, classifier.label_names)
+    if to_stdout:
+        sys.stdout.write(tsv)
+    else:
+        write_atomic(Path(args.predictions), tsv)
+        print(f"Predictions in {args.predictions}", file=log)
+
+
+if __name__ == "__main__":
+    exit_in_one_line(main, PROG)
