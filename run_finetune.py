@@ -19,6 +19,7 @@ import evaluate
 import torch
 import transformers
 import yaml
+from datasets import Dataset
 from huggingface_hub import get_token
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from transformers import (
@@ -31,9 +32,19 @@ from transformers import (
     set_seed,
 )
 
+from inference.inputs import read_input
+from inference.outputs import predictions_tsv
 from metrics import CLASSIFICATION
 from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, prepare_output_dir, stop_on_signals
-from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from sst_data import (
+    LABEL_NAMES,
+    ProjectError,
+    load_sst2,
+    notebook_sample,
+    notebook_split,
+    tokenize_reviews,
+    unlabelled_test,
+)
 from training_report import (
     NOTEBOOK_ACCURACY,
     EpochTimer,
@@ -46,6 +57,7 @@ from training_report import (
     save_results,
     split_names,
     to_markdown,
+    write_atomic,
     write_epoch_table,
     write_evaluation_report,
     write_model_card,
@@ -386,6 +398,18 @@ def main(argv=None) -> None:
         }
         if trainer.is_world_process_zero():
             write_split_evaluation(output_dir, split_name, dataset["review"], output, evaluations[split_name.prefix], LABEL_NAMES)
+
+    ###############
+    # GLUE's unlabelled test.tsv: predicted into GLUE's submission layout (index<TAB>prediction)
+    ###############
+    glue_test = unlabelled_test(data_args.data_dir, data_args.label_column)
+    if glue_test:
+        reviews = read_input(str(glue_test), data_args.text_column, data_args.label_column)
+        encoded = tokenize_reviews(Dataset.from_dict({"review": reviews.texts}), tokenizer, data_args.max_length)
+        logits = trainer.predict(encoded.remove_columns("review")).predictions
+        if trainer.is_world_process_zero():
+            write_atomic(output_dir / "test_predictions.tsv", predictions_tsv(reviews, logits, LABEL_NAMES))
+            logger.info("%s: %d unlabelled reviews predicted, in test_predictions.tsv", glue_test, len(reviews.texts))
 
     ###############
     # Write the table, plot, report and card; all_results.json, which marks the run finished, last

@@ -1,7 +1,7 @@
 """SST-2 data: TSV files validated into Arrow, the notebook's sample and split, tokenization; and the official
 SST release (PTB trees) converted into those TSV files (`python -m sst_data`)."""
 
-from .builder import data_fingerprint
+from .builder import data_fingerprint, unlabelled_test
 from .prepare import load_sst2, notebook_sample, notebook_split, tokenize_reviews
 from .schema import LABEL_NAMES, ProjectError, SSTDataError
 
@@ -14,4 +14,5 @@ __all__ = [
     "notebook_sample",
     "notebook_split",
     "tokenize_reviews",
+    "unlabelled_test",
 ]

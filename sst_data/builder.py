@@ -36,10 +36,11 @@ class SST2(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         data_dir = Path(self.config.data_dir)
+        unlabelled = unlabelled_test(data_dir, self.config.label_column)  # predicted after training, not scored
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"path": data_dir / name})
             for split, name in SPLIT_FILES.items()
-            if (data_dir / name).exists()
+            if (data_dir / name).exists() and (data_dir / name) != unlabelled
         ]
 
     def _generate_examples(self, path):
@@ -142,6 +143,15 @@ def labels_found(lines: list[bytes], label_index: int, shown: int = 8) -> str:
     found = sorted(values)
     more = f" and {len(found) - shown} more" if len(found) > shown else ""
     return ", ".join(map(repr, found[:shown])) + more
+
+
+def unlabelled_test(data_dir: Path, label_column: str = HEADER[1]) -> Path | None:
+    """GLUE's test.tsv (`index<TAB>sentence`, no labels) in `data_dir`: not a split to score, but one to predict."""
+    path = Path(data_dir) / SPLIT_FILES["test"]
+    if not path.is_file():
+        return None
+    header = read_split_file(path).split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").removesuffix(b"\r")
+    return None if label_column.encode() in header.split(b"\t") else path
 
 
 def read_split_file(path: Path) -> bytes:

@@ -325,3 +325,26 @@ def test_validation_on_dev_without_a_dev_file_is_refused(tmp_path, sst2_dir, tin
     with pytest.raises(ProjectError, match=f"^--validation_split dev: {data_dir} holds no dev.tsv; add it or validate on the sample$"):
         run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
                            str(tmp_path / "out"), "--validation_split", "dev"])  # fmt: skip
+
+
+def test_glue_folder_trains_validates_on_dev_and_predicts_its_unlabelled_test_file(tmp_path, sst2_dir, tiny_model_dir):
+    """GLUE's SST-2 layout: `sentence<TAB>label` (0/1) train and dev, and a test.tsv of `index<TAB>sentence`."""
+    glue = tmp_path / "glue"
+    glue.mkdir()
+    ids = {"negative": "0", "positive": "1"}
+    for name in ("train.tsv", "dev.tsv"):
+        rows = [line.split("\t") for line in (sst2_dir / name).read_text().splitlines()[1:]]
+        (glue / name).write_text("sentence\tlabel\n" + "".join(f"{review} \t{ids[label]}\n" for review, label in rows))
+    dev = [line.split("\t")[0] for line in (sst2_dir / "dev.tsv").read_text().splitlines()[1:]]
+    (glue / "test.tsv").write_text("index\tsentence\n" + "".join(f"{i}\t{review} \n" for i, review in enumerate(dev[:100])))
+
+    output_dir = tmp_path / "out"
+    run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(glue), "--text_column", "sentence",
+                       "--validation_split", "dev", "--output_dir", str(output_dir), "--sample_fraction", "0.05",
+                       "--max_length", "32", "--num_train_epochs", "1"])  # fmt: skip
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["eval_samples"] == 872 and not any(key.startswith("test_") for key in results)  # nothing to score
+    lines = (output_dir / "test_predictions.tsv").read_text().splitlines()
+    assert lines[0] == "index\tprediction" and len(lines) == 101
+    assert [line.split("\t")[0] for line in lines[1:]] == [str(i) for i in range(100)]
+    assert {line.split("\t")[1] for line in lines[1:]} <= {"0", "1"}

@@ -13,7 +13,7 @@ SETTINGS_FILE = "run_settings.json"
 OUTPUT_PATTERNS = [
     SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
     "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
-    "*_confusion_matrix.png", "*_misclassified.tsv", "README.md", ".*.tmp",  # .*.tmp: writes cut off
+    "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", ".*.tmp",  # .*.tmp: writes cut off
     # save_pretrained: the model and its tokenizer
     "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
