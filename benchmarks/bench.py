@@ -132,7 +132,7 @@ def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, in
     return tokens, len(train), non_embedding
 
 
-def tokenization_times(data_dir, model_path) -> tuple[float, float]:
+def tokenization_times(data_dir, model_path, max_length: int) -> tuple[float, float]:
     """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     with tempfile.TemporaryDirectory() as cache:
@@ -140,7 +140,7 @@ def tokenization_times(data_dir, model_path) -> tuple[float, float]:
         times = []
         for _ in range(2):
             start = time.perf_counter()
-            tokenize_reviews(train, tokenizer, 80)
+            tokenize_reviews(train, tokenizer, max_length)
             times.append(time.perf_counter() - start)
     return times[0], times[1]
 
@@ -170,7 +170,8 @@ def main() -> None:
 
     gflops = matmul_gflops(args.device)
     tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
-    first, cached = tokenization_times(args.data_dir, model_path)
+    max_length = notebook_data(args.data_dir, args.sample_fraction)[0].max_length
+    first, cached = tokenization_times(args.data_dir, model_path, max_length)
     runs = []
     for i, seed in enumerate(args.seeds):
         order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
