@@ -114,6 +114,7 @@ def speed(classifiers: dict, contenders: list[Contender], reviews: list[str], ro
             seconds, total = time_contender(classifier, contender, reviews)
             latencies[contender] += seconds
             batch_32[contender] += total
+        print(f"[bench] round {round_number + 1}/{rounds} timed", file=sys.stderr, flush=True)
     rows = []
     for contender in contenders:
         times = np.array(latencies[contender]) * 1000
