@@ -160,7 +160,7 @@ def test_predict_on_glue_test_layout_writes_glues_submission_layout(minilm_run, 
         ("latin1.txt", b"a fine film\nbad caf\xe9 food\n", "{path}:2: byte 0xe9 at column 8 is not UTF-8; re-save the file as UTF-8"),
         ("gap.txt", b"a fine film\n\na dull one\n", "{path}:2: line is blank; remove it"),
         ("blank.tsv", b"review\tlabel\na fine film\tpositive\n  \n", "{path}:3: line is blank; remove it"),
-        ("tab.txt", b"a fine film\nfine\tfilm\n", "{path}:2: 2 tab-separated fields, expected 1 (review); a review must not contain a tab"),
+        ("tab.txt", b"a fine film\nfine\tfilm\n", "{path}:2: 2 tab-separated fields, expected 1 ('review'); a review must not contain a tab"),
         ("header.tsv", b"review\tlabel\n", "{path}: has a header but no rows; add one 'review' (and optionally 'label') row per review"),
         ("labels.tsv", b"review\tlabel\nok\tneutral\n", "{path}:2: label 'neutral' is not one of negative, positive (or 0, 1); the file's labels are 'neutral'; fix the label"),
     ],
@@ -208,7 +208,7 @@ def test_cli_error_is_one_line_without_traceback_and_leaves_no_file(minilm_run, 
     assert result.stderr.splitlines() == [f"{PROG}: error: <stdin>:2: line is blank; remove it"]
     assert not predictions.exists() and list(tmp_path.iterdir()) == []
     result = predict("--output_dir", str(minilm_run), "--input", "-", "--batch_size", "0", stdin="ok\n")
-    assert result.returncode == 2 and result.stderr.splitlines()[-1] == f"{PROG}: error: --batch_size 0: must be an integer >= 1"
+    assert result.returncode == 1 and result.stderr.splitlines()[-1] == f"{PROG}: error: --batch_size 0: must be an integer >= 1"
 
 
 def test_onnx_backend_before_export_says_how_to_export(minilm_run, sst2_dir, tmp_path):

@@ -1,5 +1,6 @@
 """The run's Hub model card (`README.md` in the output folder), from the results and tables the run passes in."""
 
+import json
 import platform
 import re
 import shlex
