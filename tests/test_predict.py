@@ -54,10 +54,11 @@ def exported(minilm_run):
 
 @pytest.fixture(scope="module")
 def heldout_tsv(tmp_path_factory, sst2_dir):
-    """A labelled file the run never saw: the first 1000 reviews of train.tsv outside its 30% sample."""
+    """A labelled file the run never saw: the ~4840 reviews of train.tsv outside its 30% sample (with fewer, int8's
+    few changed labels make the accuracy difference noisy: the first 1000 alone put it 1.2 points below)."""
     seen = set(notebook_sample(load_sst2(sst2_dir)["train"], 0.3, 42)["review"])
     lines = (sst2_dir / "train.tsv").read_text().splitlines()
-    unseen = [line for line in lines[1:] if line.split("\t")[0] not in seen][:1000]
+    unseen = [line for line in lines[1:] if line.split("\t")[0] not in seen]
     path = tmp_path_factory.mktemp("heldout") / "heldout.tsv"
     path.write_text("\n".join([lines[0], *unseen]) + "\n")
     return path
