@@ -5,6 +5,8 @@ import signal
 import sys
 from contextlib import contextmanager
 
+from tqdm.auto import tqdm
+
 from sst_data import ProjectError
 
 
@@ -41,7 +43,16 @@ def exit_in_one_line(main, prog: str) -> None:
     try:
         main()
     except ProjectError as err:
+        close_progress_bars()
         sys.exit(f"{prog}: error: {err}")
     except Interrupted as stop:
+        close_progress_bars()
         print(f"{prog}: {stop}", file=sys.stderr)
         sys.exit(stop.exit_code)
+
+
+def close_progress_bars() -> None:
+    """End the line of any progress bar an exception left open (the Trainer closes its own only when training
+    ends), so that the one line that follows starts a line of its own."""
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()

@@ -4,6 +4,7 @@ datasets >= 4 no longer runs loading scripts, so the builder is a plain class th
 `load_sst2` instantiates directly; its Arrow cache lives under `cache_dir`.
 """
 
+import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ def read_rows(
         expected_header = f"'{text_column}' (and optionally '{label_column}')"
     layout = "one review per line" if columns else f"a header line {expected_header} and one row per review"
     data = read_split_file(path) if data is None else data
-    if not data.strip():
+    if not data.removeprefix(codecs.BOM_UTF8).strip():
         raise SSTDataError(f"{where}: file is empty; expected {layout}")
     lines = data.split(b"\n")
     if lines[-1] == b"":

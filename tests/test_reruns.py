@@ -12,7 +12,11 @@ import time
 
 import pytest
 
+from tqdm.auto import tqdm
+
 from run_state import last_complete_checkpoint
+from run_state.signals import Interrupted, exit_in_one_line
+from sst_data import ProjectError
 from training_report.outputs import atomic_path
 
 from .conftest import ROOT, history_without_timings, outcome, run_finetune, short_run
@@ -111,6 +115,27 @@ def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_r
         resumed = run_finetune(*arguments)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert outcome(output_dir) == outcome(uninterrupted)
+
+
+@pytest.mark.parametrize("stop", [Interrupted(signal.SIGTERM), ProjectError("the disk is full")], ids=["signal", "error"])
+def test_the_one_line_starts_a_line_of_its_own_after_an_open_progress_bar(stop, capsys):
+    """A stop mid-epoch leaves the Trainer's progress bar open (no newline after its last redraw): the line must
+    not be glued to it."""
+
+    def main():
+        bar = tqdm(range(76), desc="Training", mininterval=0)  # left open, as training leaves it when a signal arrives
+        bar.update(12)
+        raise stop
+
+    with pytest.raises(SystemExit) as exited:
+        exit_in_one_line(main, "run_finetune.py")
+    stderr = capsys.readouterr().err
+    if isinstance(stop, Interrupted):
+        assert exited.value.code == 143
+        assert stderr.splitlines()[-1] == "run_finetune.py: interrupted by SIGTERM"
+    else:  # sys.exit prints its message after this; the bar's line has ended
+        assert exited.value.code == "run_finetune.py: error: the disk is full"
+        assert "12/76" in stderr and stderr.endswith("\n")
 
 
 def test_same_seed_same_result_other_seed_other_result(uninterrupted, tiny_model_dir, sst2_dir, tmp_path):

@@ -123,15 +123,17 @@ def test_installed_package_runs_the_notebook_recipe_from_another_folder(tmp_path
 
 
 def test_every_imported_package_is_a_declared_dependency():
-    """The third-party modules the project's code imports, against pyproject.toml's dependencies (tests and
-    benchmarks may also use the test extra)."""
+    """The third-party modules the project's code imports, against pyproject.toml's dependencies (the project's
+    code may also use its feature extras, onnx and tensorboard; tests and benchmarks the test extra too)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {"main": project["dependencies"], "test": [d for ds in project["optional-dependencies"].values() for d in ds]}
+    extras = project["optional-dependencies"]
+    declared = {"main": project["dependencies"] + [d for name, ds in extras.items() if name != "test" for d in ds],
+                "test": [d for ds in extras.values() for d in ds]}  # fmt: skip
     names = {kind: {re.split(r"[<>=\[ ;]", d)[0].lower().replace("_", "-") for d in deps} for kind, deps in declared.items()}
     own = {path.parent.name for path in ROOT.glob("*/__init__.py")} | {p.stem for p in [*ROOT.glob("*.py"), *ROOT.glob("benchmarks/*.py")]}
     distributions = importlib.metadata.packages_distributions()
-    for kind, folders in {"main": ["*.py", "sst_data/*.py", "training_report/*.py", "run_state/*.py", "metrics/*/*.py"],
-                          "test": ["tests/*.py", "benchmarks/*.py"]}.items():  # fmt: skip
+    packages = [f"{path.parent.name}/**/*.py" for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests"]
+    for kind, folders in {"main": ["*.py", *packages], "test": ["tests/*.py", "benchmarks/*.py"]}.items():
         for path in (p for pattern in folders for p in ROOT.glob(pattern)):
             for node in ast.walk(ast.parse(path.read_text())):
                 modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if (
