@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -280,6 +281,7 @@ def check_max_length(max_length: int, model, tokenizer) -> None:
 
 
 def main(argv=None) -> None:
+    started = time.perf_counter()
     model_args, data_args, training_args = parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
 
@@ -358,6 +360,7 @@ def main(argv=None) -> None:
     )
     output_dir = Path(training_args.output_dir)
     resume = f"rerun the same command to resume from {{}}: {reproduce_command(argv, training_args.world_size, __file__)}"
+    setup_runtime = time.perf_counter() - started  # arguments, data, tokenization, model: all before the first step
     try:
         with stop_on_signals():
             train_result = trainer.train(resume_from_checkpoint=checkpoint)
@@ -379,7 +382,8 @@ def main(argv=None) -> None:
     # Training metrics
     ###############
     # total_flos from the state: with --disable_tqdm, transformers' PrinterCallback pops it from train()'s metrics.
-    metrics = train_result.metrics | {"train_samples": len(train_dataset), "total_flos": trainer.state.total_flos}
+    metrics = train_result.metrics | {"train_samples": len(train_dataset), "total_flos": trainer.state.total_flos,
+                                      "setup_runtime": round(setup_runtime, 4)}  # fmt: skip
     # train() averages the loss over its own steps only; after a resume, the whole run's comes from the log history.
     metrics["train_loss"] = run_training_loss(trainer.state, metrics["train_loss"])
     trainer.log_metrics("train", metrics)

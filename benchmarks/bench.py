@@ -1,22 +1,24 @@
 #!/usr/bin/env python
-"""Side by side, in one process: the notebook's loop vs the project's training path, on the same model and split.
+"""Side by side, one run after another: the notebook's loop vs the project's training commands, on the same model and split.
 
     python benchmarks/bench.py --model PATH                  # 4 epochs, seed 42, every contender
     python benchmarks/bench.py --model PATH --quick          # a check in a few minutes (20% sample, 1 epoch)
     python benchmarks/bench.py --model distilbert-base-random --device cuda --seeds 42 43 44
 
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
-`make reproduce` runs it) and `fast` (recipes/fast.yaml, the recommended settings). Runs alternate
+`make reproduce` runs it) and `fast` (recipes/fast.yaml, the recommended settings). Each run is its own
+command, timed from launch to exit as a user waits for it, and split into phases. Runs alternate
 (contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
 """
 
 import argparse
 import csv
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,12 +29,16 @@ from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from notebook_loop import padded_tensors, train_notebook_loop  # noqa: E402
+from notebook_loop import notebook_data  # noqa: E402
 
 import run_finetune  # noqa: E402
 from run_state import exit_in_one_line  # noqa: E402
-from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
+from sst_data import ProjectError, load_sst2, tokenize_reviews  # noqa: E402
 
+# Where a command's wall time goes: imports (launch until the interpreter has imported the command), setup (data, tokenization, model),
+# training and per-epoch validation (summed over epochs), checkpoints (the rest of train()), final evaluation (every
+# split, end of run), and the rest (reports, card, exit). The loop has no checkpoints, final evaluation or reports.
+PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final evaluation", "reports and exit"]
 RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
 
 
@@ -53,34 +59,36 @@ def matmul_gflops(device: str, n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 * repeats / best / 1e9
 
 
-class PeakMemory:
-    """Peak memory above the starting point while the block runs: CUDA allocator stats, or sampled RSS on CPU."""
+# A command run as its `__main__` would run it, noting the moment its imports are done: time.monotonic() reads
+# CLOCK_MONOTONIC, one clock for every process on Linux, so launch to that moment is the start-up the user waits.
+TIMED = (
+    "import importlib, sys, time; from pathlib import Path; from run_state import exit_in_one_line; "
+    "name, stamp = sys.argv[1:3]; module = importlib.import_module(name); Path(stamp).write_text(repr(time.monotonic())); "
+    "sys.argv = [name + '.py', *sys.argv[3:]]; exit_in_one_line(module.main, name + '.py')"
+)
 
-    def __init__(self, device: str):
-        self.device, self.peak_mb = device, 0.0
 
-    def __enter__(self):
-        if self.device == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
-            return self
-        process, self.base, self.running = psutil.Process(), psutil.Process().memory_info().rss, True
-
-        def sample():
-            while self.running:
-                self.peak_mb = max(self.peak_mb, (process.memory_info().rss - self.base) / 2**20)
-                time.sleep(0.05)
-
-        self.thread = threading.Thread(target=sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.device == "cuda":
-            self.peak_mb = (torch.cuda.max_memory_allocated() - self.base) / 2**20
-        else:
-            self.running = False
-            self.thread.join()
+def run_command(module: str, arguments: list[str], scratch: Path, name: str) -> dict:
+    """Run `module`'s command with `arguments`, output to scratch/<name>.log: its wall seconds from launch to exit
+    (the last file written), the seconds until its imports were done, and its peak resident memory in MB."""
+    stamp, log = scratch / f"{name}.imported", scratch / f"{name}.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])}
+    peak, launched = 0, time.monotonic()
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-c", TIMED, module, str(stamp), *arguments], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        watched = psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:  # exited between poll() and the sample
+                pass
+            time.sleep(0.05)
+    wall = time.monotonic() - launched
+    if process.returncode:
+        tail = log.read_text().strip().splitlines()[-1:]
+        raise ProjectError(f"{module}.py failed (exit {process.returncode}): {' '.join(tail)}; its output: {log}")
+    return {"wall": wall, "imports": float(stamp.read_text()) - launched, "peak_mb": peak / 2**20}
 
 
 def random_distilbert(folder: Path, tokenizer_source: Path) -> Path:
@@ -92,34 +100,42 @@ def random_distilbert(folder: Path, tokenizer_source: Path) -> Path:
     return folder
 
 
-def notebook_data(data_dir, fraction, seed=None):
-    """The notebook recipe's data settings (sample fraction as given), and its split of train.tsv (`seed`, or the recipe's)."""
-    _, data, _ = run_finetune.parse_args(["--data_dir", str(data_dir), "--sample_fraction", str(fraction)])
-    sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
-    return data, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
+def run_loop(model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> dict:
+    """benchmarks/notebook_loop.py as one command; its phases, wall time and peak memory."""
+    stats = scratch / f"loop-{seed}.json"
+    run = run_command(
+        "notebook_loop", ["--model", str(model_path), "--data_dir", str(data_dir), "--sample_fraction", str(fraction),
+                          "--epochs", str(epochs), "--seed", str(seed), "--device", device, "--json", str(stats)],
+        scratch, f"loop-{seed}",
+    )  # fmt: skip
+    report = json.loads(stats.read_text())
+    phases = {"imports": run["imports"], "setup": report["setup_s"],
+              "training": sum(e["training_time"] for e in report["epochs"]),
+              "validation": sum(e["validation_time"] for e in report["epochs"])}  # fmt: skip
+    return {"epochs": report["epochs"], "wall": run["wall"], "peak_mb": run["peak_mb"], "phases": phases}
 
 
-def run_loop(model_path, data_dir, fraction, epochs, seed, device) -> list[dict]:
-    data, split = notebook_data(data_dir, fraction, seed)
-    set_seed(seed)
-    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
-    train_set, validation_set = (
-        padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length) for s in ("train", "validation")
-    )
-    return train_notebook_loop(model, train_set, validation_set, epochs, device)
-
-
-def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> list[dict]:
+def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> dict:
+    """run_finetune.py with `recipe`, as `make reproduce` runs it (checkpoints, final evaluations and reports
+    included); its phases from its own files, wall time and peak memory."""
     output_dir = scratch / f"{recipe.stem}-{seed}"
-    run_finetune.main(
+    run = run_command(
+        "run_finetune",
         ["--config", str(recipe), "--model_name_or_path", str(model_path), "--data_dir", str(data_dir),
-         "--output_dir", str(output_dir), "--overwrite_output_dir", "--sample_fraction", str(fraction),
-         "--num_train_epochs", str(epochs), "--seed", str(seed), "--split_seed", str(seed), "--data_seed", str(seed),
-         "--save_strategy", "no", "--disable_tqdm", "true",
-         "--use_cpu", str(device == "cpu")]
+         "--output_dir", str(output_dir), "--sample_fraction", str(fraction), "--num_train_epochs", str(epochs),
+         "--seed", str(seed), "--split_seed", str(seed), "--data_seed", str(seed), "--disable_tqdm", "true",
+         "--use_cpu", str(device == "cpu")],
+        scratch, f"{recipe.stem}-{seed}",
     )  # fmt: skip
     with open(output_dir / "epoch_stats.csv") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        stats = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    results = json.loads((output_dir / "all_results.json").read_text())
+    training, validation = (sum(e[key] for e in stats) for key in ("training_time", "validation_time"))
+    phases = {"imports": run["imports"], "setup": results["setup_runtime"], "training": training, "validation": validation,
+              "checkpoints": results["train_runtime"] - training - validation,  # and the Trainer's own bookkeeping
+              "final evaluation": sum(v for k, v in results.items() if k.endswith("_runtime") and k.split("_")[0] in
+                                      ("eval", "dev", "test"))}  # fmt: skip
+    return {"epochs": stats, "wall": run["wall"], "peak_mb": run["peak_mb"], "phases": phases}
 
 
 def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, int]:
@@ -148,7 +164,9 @@ def tokenization_times(data_dir, model_path, max_length: int) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="Local model folder, or 'distilbert-base-random'.")
-    default_data = next((d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None)
+    default_data = next(
+        (d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None
+    )
     parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
@@ -176,16 +194,16 @@ def main() -> None:
     for i, seed in enumerate(args.seeds):
         order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
         for contender in order:
-            with PeakMemory(args.device) as memory:
-                if contender == "loop":
-                    epochs = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device)
-                else:
-                    epochs = run_project(RECIPES[contender], model_path, args.data_dir, args.sample_fraction,
-                                         args.epochs, seed, args.device, scratch)  # fmt: skip
-            runs.append({"contender": contender, "seed": seed, "peak_mb": memory.peak_mb, "epochs": epochs})
-            train_s = [e["training_time"] for e in epochs]
+            if contender == "loop":
+                run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
+            else:
+                run = run_project(RECIPES[contender], model_path, args.data_dir, args.sample_fraction,
+                                  args.epochs, seed, args.device, scratch)  # fmt: skip
+            run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
+            runs.append({"contender": contender, "seed": seed, **run})
+            train_s = [e["training_time"] for e in run["epochs"]]
             print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
-                  f"accuracy {epochs[-1]['accuracy']:.4f}", flush=True)  # fmt: skip
+                  f"accuracy {run['epochs'][-1]['accuracy']:.4f}; whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
 
     rows = []
     for contender in args.contenders:
@@ -202,20 +220,33 @@ def main() -> None:
                 "accuracy": [r["epochs"][-1]["accuracy"] for r in mine],
                 "model_gflops": achieved,
                 "share_of_matmul": achieved / gflops,
+                "wall_s": statistics.mean(r["wall"] for r in mine),
+                "phases": {phase: statistics.mean(r["phases"].get(phase, 0.0) for r in mine) for phase in PHASES},
             }
         )
     loop = next((r for r in rows if r["contender"] == "loop"), None)
     print(f"\nModel {args.model}: {non_embedding / 1e6:.1f}M non-embedding parameters; {train_rows} training rows, "
           f"{tokens} real tokens per epoch; {args.epochs} epoch(s), seeds {args.seeds}, device {args.device}, "
           f"{torch.get_num_threads()} threads")  # fmt: skip
-    print(f"fp32 matmul rate measured now: {gflops:.0f} GFLOP/s. Tokenizing train.tsv: {first:.2f} s, again {cached:.3f} s (cached).\n")
-    print("| contender | train s/epoch | validation s | train samples/s | peak MB | final accuracy | model GFLOP/s | % of matmul | train time vs loop |")
+    print(
+        f"fp32 matmul rate measured now: {gflops:.0f} GFLOP/s. Tokenizing train.tsv: {first:.2f} s, again {cached:.3f} s (cached).\n"
+    )
+    print(
+        "| contender | train s/epoch | validation s | train samples/s | peak RSS MB | final accuracy | model GFLOP/s | % of matmul | train time vs loop |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
     for r in rows:
         ratio = f"{r['train_s_per_epoch'] / loop['train_s_per_epoch']:.2f}×" if loop else "—"
         print(f"| {r['contender']} | {r['train_s_per_epoch']:.1f} | {r['validation_s']:.1f} | {r['train_samples_per_s']:.1f} "
               f"| {r['peak_mb']:.0f} | {' / '.join(f'{a:.3f}' for a in r['accuracy'])} | {r['model_gflops']:.1f} "
               f"| {100 * r['share_of_matmul']:.0f}% | {ratio} |")  # fmt: skip
+    print("\nThe whole command, launch to exit (s): where the time went\n")
+    print(f"| contender | whole command | {' | '.join(PHASES)} | whole command vs loop |")
+    print("| --- |" + " ---: |" * (len(PHASES) + 2))
+    for r in rows:
+        ratio = f"{r['wall_s'] / loop['wall_s']:.2f}×" if loop else "—"
+        phases = " | ".join(f"{r['phases'][p]:.1f}" for p in PHASES)
+        print(f"| {r['contender']} | {r['wall_s']:.1f} | {phases} | {ratio} |")
     if args.json:
         report = {"args": vars(args), "matmul_gflops": gflops, "rows": rows, "runs": runs}
         args.json.write_text(json.dumps(report, indent=2, default=str))

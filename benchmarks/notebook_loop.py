@@ -3,14 +3,26 @@
 Pad to 80, fp32, `torch.optim.AdamW(lr=2e-5, eps=1e-8)` (the notebook's `transformers.AdamW` is gone),
 linear schedule without warmup, clip 1.0, batch 32 in random order, `loss.item()` every step, and
 validation after each epoch. Only its accuracy is exact (the notebook averaged per-batch accuracies).
+
+    python benchmarks/notebook_loop.py --model PATH --data_dir D --json stats.json   # the whole run, as a command
 """
 
+import argparse
+import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
-from transformers import get_linear_schedule_with_warmup
+from transformers import get_linear_schedule_with_warmup, set_seed
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import run_finetune  # noqa: E402
+from run_state import exit_in_one_line  # noqa: E402
+from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
 
 
 def padded_tensors(dataset, max_length: int) -> TensorDataset:
@@ -22,13 +34,17 @@ def padded_tensors(dataset, max_length: int) -> TensorDataset:
     return TensorDataset(ids, (ids != 0).long(), torch.tensor(list(dataset["label"])))
 
 
-def train_notebook_loop(model, train_set: TensorDataset, validation_set: TensorDataset, epochs: int, device) -> list[dict]:
+def train_notebook_loop(
+    model, train_set: TensorDataset, validation_set: TensorDataset, epochs: int, device
+) -> list[dict]:
     """Train like the notebook; return per epoch: training/validation seconds and loss, exact accuracy."""
     model.to(device)
     train_loader = DataLoader(train_set, sampler=RandomSampler(train_set), batch_size=32)
     validation_loader = DataLoader(validation_set, sampler=SequentialSampler(validation_set), batch_size=32)
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
-    scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0, num_training_steps=len(train_loader) * epochs)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, num_warmup_steps=0, num_training_steps=len(train_loader) * epochs
+    )
     stats = []
     for _ in range(epochs):
         start = time.perf_counter()
@@ -64,3 +80,40 @@ def train_notebook_loop(model, train_set: TensorDataset, validation_set: TensorD
             }
         )
     return stats
+
+
+def notebook_data(data_dir, fraction, seed=None):
+    """The notebook recipe's data settings (sample fraction as given), and its split of train.tsv (`seed`, or the recipe's)."""
+    _, data, _ = run_finetune.parse_args(["--data_dir", str(data_dir), "--sample_fraction", str(fraction)])
+    sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
+    return data, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
+
+
+def main() -> None:
+    """The loop as one command: data, tokenization and model (timed as `setup_s`), then training; stats to --json."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Local model folder.")
+    parser.add_argument("--data_dir", type=Path, required=True, help="Folder holding train.tsv.")
+    parser.add_argument("--sample_fraction", type=float, default=0.5)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument(
+        "--seed", type=int, default=42, help="The split, the head's initialisation and the batch order."
+    )
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--json", type=Path, required=True, help="Where the per-epoch stats go.")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    data, split = notebook_data(args.data_dir, args.sample_fraction, args.seed)
+    set_seed(args.seed)
+    model, tokenizer = run_finetune.load_model_and_tokenizer(args.model)
+    train_set, validation_set = (
+        padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length)
+        for s in ("train", "validation")
+    )
+    setup_s = time.perf_counter() - start
+    epochs = train_notebook_loop(model, train_set, validation_set, args.epochs, args.device)
+    args.json.write_text(json.dumps({"setup_s": setup_s, "epochs": epochs}, indent=2))
+
+
+if __name__ == "__main__":
+    exit_in_one_line(main, "notebook_loop.py")

@@ -17,7 +17,7 @@ def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    table = lines[lines.index(next(line for line in lines if line.startswith("| contender |"))) :]
+    table = lines[lines.index(next(line for line in lines if line.startswith("| contender | train s/epoch"))) :][:5]
     assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
     assert "Tokenizing train.tsv:" in result.stdout and "(cached)" in result.stdout
     rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
@@ -28,3 +28,12 @@ def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp
         assert line.endswith(f"| {rows[name]['train_s_per_epoch'] / rows['loop']['train_s_per_epoch']:.2f}× |")
     # 20% of train.tsv (1384 rows), 70/30: 968 training rows
     assert "968 training rows" in result.stdout
+
+    # The whole command, launch to exit: every measured phase fits inside it, the remainder is what is left.
+    whole = lines[lines.index(next(line for line in lines if line.startswith("| contender | whole command |"))) :][:5]
+    assert [line.split(" | ")[0] for line in whole[2:]] == ["| loop", "| notebook", "| fast"]
+    for name, row in rows.items():
+        phases = row["phases"]
+        assert row["wall_s"] > phases["training"] > 0 and phases["imports"] > 0 and phases["setup"] > 0
+        assert phases["reports and exit"] >= 0, phases  # the measured phases never add up to more than the wall time
+        assert (phases["final evaluation"] > 0) == (name != "loop")  # the loop, like the notebook, evaluates nothing at the end

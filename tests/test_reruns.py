@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-
 from tqdm.auto import tqdm
 
 from run_state import last_complete_checkpoint
@@ -98,7 +97,9 @@ def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_r
 ):
     output_dir = tmp_path / "out"
     arguments = short_run(tiny_model_dir, sst2_dir, output_dir)
-    process = start_and_stop_at_first_checkpoint([sys.executable, str(ROOT / "run_finetune.py"), *arguments], output_dir, signum)
+    process = start_and_stop_at_first_checkpoint(
+        [sys.executable, str(ROOT / "run_finetune.py"), *arguments], output_dir, signum
+    )
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signum  # 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
     assert "Traceback" not in stderr
@@ -117,7 +118,9 @@ def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_r
         assert outcome(output_dir) == outcome(uninterrupted)
 
 
-@pytest.mark.parametrize("stop", [Interrupted(signal.SIGTERM), ProjectError("the disk is full")], ids=["signal", "error"])
+@pytest.mark.parametrize(
+    "stop", [Interrupted(signal.SIGTERM), ProjectError("the disk is full")], ids=["signal", "error"]
+)
 def test_the_one_line_starts_a_line_of_its_own_after_an_open_progress_bar(stop, capsys):
     """A stop mid-epoch leaves the Trainer's progress bar open (no newline after its last redraw): the line must
     not be glued to it."""
