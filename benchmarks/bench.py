@@ -68,11 +68,11 @@ TIMED = (
 )
 
 
-def run_command(module: str, arguments: list[str], scratch: Path, name: str) -> dict:
-    """Run `module`'s command with `arguments`, output to scratch/<name>.log: its wall seconds from launch to exit
-    (the last file written), the seconds until its imports were done, and its peak resident memory in MB."""
+def run_command(module: str, arguments: list[str], scratch: Path, name: str, env: dict | None = None) -> dict:
+    """Run `module`'s command with `arguments` (and `env` added), output to scratch/<name>.log: its wall seconds from
+    launch to exit (the last file written), the seconds until its imports were done, and its peak resident memory in MB."""
     stamp, log = scratch / f"{name}.imported", scratch / f"{name}.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])}
     peak, launched = 0, time.monotonic()
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-c", TIMED, module, str(stamp), *arguments], cwd=ROOT, env=env,

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -37,3 +39,19 @@ def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp
         assert row["wall_s"] > phases["training"] > 0 and phases["imports"] > 0 and phases["setup"] > 0
         assert phases["reports and exit"] >= 0, phases  # the measured phases never add up to more than the wall time
         assert (phases["final evaluation"] > 0) == (name != "loop")  # the loop, like the notebook, evaluates nothing at the end
+
+
+def test_bench_seeds_sets_a_study_beside_the_same_runs_launched_one_by_one(tiny_model_dir, sst2_dir):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_seeds.py"), "--model", str(tiny_model_dir), "--data_dir",
+         str(sst2_dir), "--seeds", "42", "43", "--sample_fraction", "0.05"],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split(" | ")[0]: line.strip("| ").split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")}
+    study, separate = rows["| study (run_seeds.py, 2 seeds)"], rows["| 2 separate run_finetune.py"]
+    for row in (study, separate):
+        wall, imports, own, rest, per_seed = map(float, row[1:6])
+        assert wall > own > 0 and imports > 0 and rest == pytest.approx(wall - own, abs=0.11)
+        assert per_seed == pytest.approx(rest / 2, abs=0.06)
+    assert separate[6] == "1.00×" and study[6] == f"{float(study[1]) / float(separate[1]):.2f}×"
