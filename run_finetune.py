@@ -23,6 +23,7 @@ import yaml
 from datasets import Dataset
 from huggingface_hub import get_token
 from huggingface_hub.utils import HFValidationError, validate_repo_id
+from torch.utils.data import SequentialSampler
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -41,6 +42,7 @@ from sst_data import (
     LABEL_NAMES,
     ProjectError,
     load_sst2,
+    longest_first,
     notebook_sample,
     notebook_split,
     tokenize_reviews,
@@ -274,6 +276,14 @@ def load_model_and_tokenizer(name: str, trust_remote_code: bool = False):
     return model, tokenizer
 
 
+class OrderedEvaluationTrainer(Trainer):
+    """With group_by_length, transformers 5 also shuffles evaluation rows into length groups, and predictions would
+    no longer line up with the reviews written beside them: evaluation reads rows in the dataset's order."""
+
+    def _get_eval_sampler(self, eval_dataset):
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None  # >1: accelerate shards in order
+
+
 def check_max_length(max_length: int, model, tokenizer) -> None:
     limit = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", None) or max_length)
     if max_length > limit:
@@ -328,6 +338,8 @@ def main(argv=None) -> None:
     with training_args.main_process_first(desc="tokenization"):
         train_dataset = tokenize_reviews(split["train"], tokenizer, data_args.max_length)
         evaluated = {prefix: tokenize_reviews(data, tokenizer, data_args.max_length) for prefix, data in evaluated.items()}
+    if training_args.train_sampling_strategy == "group_by_length":  # evaluation batches of similar length, too
+        evaluated = {prefix: longest_first(data) for prefix, data in evaluated.items()}
     splits = [split_names(data_args.validation_fraction, data_args.validation_split)[prefix] for prefix in evaluated]
 
     ###############
@@ -348,7 +360,7 @@ def main(argv=None) -> None:
     # over ours when pushing: publish once the run is written instead (end of main).
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
 
-    trainer = Trainer(
+    trainer = OrderedEvaluationTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,

@@ -27,7 +27,8 @@ from transformers import (
 )
 
 import run_finetune
-from sst_data import ProjectError, load_sst2, notebook_sample, tokenize_reviews
+from inference import Classifier
+from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, tokenize_reviews
 
 from .conftest import ROOT, last_error_line, notebook_learning_rates
 from .conftest import run_finetune as run_script
@@ -329,8 +330,10 @@ def test_validation_on_dev_without_a_dev_file_is_refused(tmp_path, sst2_dir, tin
                            str(tmp_path / "out"), "--validation_split", "dev"])  # fmt: skip
 
 
-def test_glue_folder_trains_validates_on_dev_and_predicts_its_unlabelled_test_file(tmp_path, sst2_dir, tiny_model_dir):
-    """GLUE's SST-2 layout: `sentence<TAB>label` (0/1) train and dev, and a test.tsv of `index<TAB>sentence`."""
+@pytest.mark.parametrize("recipe", ["notebook", "fast"])
+def test_glue_folder_trains_validates_on_dev_and_predicts_its_unlabelled_test_file(tmp_path, sst2_dir, tiny_model_dir, recipe):
+    """GLUE's SST-2 layout: `sentence<TAB>label` (0/1) train and dev, and a test.tsv of `index<TAB>sentence`. With
+    either recipe (the fast one evaluates longest rows first), every written prediction belongs to its own row."""
     glue = tmp_path / "glue"
     glue.mkdir()
     ids = {"negative": "0", "positive": "1"}
@@ -341,12 +344,18 @@ def test_glue_folder_trains_validates_on_dev_and_predicts_its_unlabelled_test_fi
     (glue / "test.tsv").write_text("index\tsentence\n" + "".join(f"{i}\t{review} \n" for i, review in enumerate(dev[:100])))
 
     output_dir = tmp_path / "out"
-    run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(glue), "--text_column", "sentence",
-                       "--validation_split", "dev", "--output_dir", str(output_dir), "--sample_fraction", "0.05",
-                       "--max_length", "32", "--num_train_epochs", "1"])  # fmt: skip
+    run_finetune.main(["--config", str(ROOT / "recipes" / f"{recipe}.yaml"), "--model_name_or_path", str(tiny_model_dir),
+                       "--data_dir", str(glue), "--text_column", "sentence", "--validation_split", "dev", "--output_dir",
+                       str(output_dir), "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "1"])  # fmt: skip
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["eval_samples"] == 872 and not any(key.startswith("test_") for key in results)  # nothing to score
     lines = (output_dir / "test_predictions.tsv").read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 101
     assert [line.split("\t")[0] for line in lines[1:]] == [str(i) for i in range(100)]
     assert {line.split("\t")[1] for line in lines[1:]} <= {"0", "1"}
+    logits, _ = Classifier(output_dir, "torch").logits([f"{review} " for review in dev[:100]])  # the saved model, row by row
+    assert [line.split("\t")[1] for line in lines[1:]] == [str(i) for i in logits.argmax(-1)]
+    gold = {f"{review} ": ids[label] for review, label in (line.split("\t") for line in (sst2_dir / "dev.tsv").read_text().splitlines()[1:])}
+    with open(output_dir / "eval_misclassified.tsv") as f:
+        wrong = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert wrong and all(LABEL_NAMES[int(gold[r["review"]])] == r["gold"] != r["predicted"] for r in wrong)
