@@ -28,6 +28,8 @@ PHRASES ?=
 # The notebook recipe's data folder, prepared by `make data` when it is missing.
 PREPARED_DATA := $(shell sed -n 's/^data_dir: *//p' recipes/notebook.yaml)
 PHRASE_DATA := $(PREPARED_DATA)-phrases
+# The data folder RECIPE trains on (a recipe without data_dir inherits the notebook's), prepared when missing.
+RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE)),$(PREPARED_DATA))
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
@@ -61,11 +63,15 @@ install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pand
 data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/)
 	$(CONVERT_SST) $(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA))
 
-# Without DATA_DIR, reproduce trains on data/sst2/, preparing it first when it is missing.
+# Without DATA_DIR, reproduce trains on the recipe's folder (data/sst2/, or data/sst2-phrases/ for the phrases
+# recipe), preparing it first when it is missing.
 $(PREPARED_DATA)/train.tsv: | install
 	$(CONVERT_SST) $(PREPARED_DATA)
 
-reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
+$(PHRASE_DATA)/train.tsv: | install
+	$(CONVERT_SST) $(PHRASE_DATA) --phrases
+
+reproduce: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
 	$(if $(ACCELERATE_CONFIG),$(BIN)/accelerate launch --config_file $(ACCELERATE_CONFIG),$(BIN)/python) \
 		run_finetune.py --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
@@ -73,7 +79,7 @@ reproduce: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the note
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(ARGS)
 
-seeds: install $(if $(DATA_DIR),,$(PREPARED_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", VARY=all|split|order|init|each), summarize the spread
+seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", VARY=all|split|order|init|each), summarize the spread
 	$(BIN)/python run_seeds.py --seeds $(SEEDS) --vary $(VARY) --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \

@@ -148,6 +148,31 @@ def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, in
     return tokens, len(train), non_embedding
 
 
+def per_step_costs(model_path, device: str, repeats: int = 10) -> dict[str, float]:
+    """Seconds of the work every training step does whatever the batch: clipping the gradient norm, and the AdamW
+    update of every parameter (the word embeddings' dense gradient included), per optimizer implementation."""
+    model, _ = run_finetune.load_model_and_tokenizer(str(model_path))
+    model.to(device)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p) * 1e-3
+    steps = {"clip_grad_norm": lambda: torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)}
+    for name, options in {"adamw_torch": {"foreach": True}, "adamw_torch_fused": {"fused": True}}.items():
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0, **options)
+        steps[name] = optimizer.step
+    costs = {}
+    for name, step in steps.items():
+        step()  # warm-up: optimizer state allocated
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        costs[name] = (time.perf_counter() - start) / repeats
+    return costs
+
+
 def tokenization_times(data_dir, model_path, max_length: int) -> tuple[float, float]:
     """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -190,6 +215,7 @@ def main() -> None:
     tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
     max_length = notebook_data(args.data_dir, args.sample_fraction)[0].max_length
     first, cached = tokenization_times(args.data_dir, model_path, max_length)
+    step_costs = per_step_costs(model_path, args.device)
     runs = []
     for i, seed in enumerate(args.seeds):
         order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
@@ -248,7 +274,7 @@ def main() -> None:
         phases = " | ".join(f"{r['phases'][p]:.1f}" for p in PHASES)
         print(f"| {r['contender']} | {r['wall_s']:.1f} | {phases} | {ratio} |")
     if args.json:
-        report = {"args": vars(args), "matmul_gflops": gflops, "rows": rows, "runs": runs}
+        report = {"args": vars(args), "matmul_gflops": gflops, "per_step_s": step_costs, "rows": rows, "runs": runs}
         args.json.write_text(json.dumps(report, indent=2, default=str))
 
 
