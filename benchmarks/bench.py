@@ -35,9 +35,10 @@ import run_finetune  # noqa: E402
 from run_state import exit_in_one_line  # noqa: E402
 from sst_data import ProjectError, load_sst2, tokenize_reviews  # noqa: E402
 
-# Where a command's wall time goes: imports (launch until the interpreter has imported the command), setup (data, tokenization, model),
-# training and per-epoch validation (summed over epochs), checkpoints (the rest of train()), final evaluation (every
-# split, end of run), and the rest (reports, card, exit). The loop has no checkpoints, final evaluation or reports.
+# Where a command's wall time goes: imports (launch until the interpreter has imported the command), setup (data,
+# tokenization, model), training and per-epoch validation (summed over epochs), checkpoints (the rest of train()),
+# final evaluation (every split, end of run), and the rest (reports, card, exit). The loop has no checkpoints, final
+# evaluation or reports: the notebook had none.
 PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final evaluation", "reports and exit"]
 RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
 
