@@ -22,6 +22,7 @@ def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp
     table = lines[lines.index(next(line for line in lines if line.startswith("| contender | train s/epoch"))) :][:5]
     assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
     assert "Tokenizing train.tsv:" in result.stdout and "(cached)" in result.stdout
+    assert "Per training step, whatever the batch (31 steps an epoch at batch 32): clip_grad_norm " in result.stdout
     per_step = json.loads(report.read_text())["per_step_s"]
     assert set(per_step) == {"clip_grad_norm", "adamw_torch", "adamw_torch_fused"} and all(t > 0 for t in per_step.values())
     rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
