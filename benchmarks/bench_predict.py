@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bench import matmul_gflops  # noqa: E402
+
 from inference import Classifier, probabilities, read_input  # noqa: E402
 from inference.export import export_run  # noqa: E402
 from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run  # noqa: E402

@@ -58,3 +58,29 @@ def test_bench_seeds_sets_a_study_beside_the_same_runs_launched_one_by_one(tiny_
         assert wall > own > 0 and imports > 0 and rest == pytest.approx(wall - own, abs=0.11)
         assert per_seed == pytest.approx(rest / 2, abs=0.06)
     assert separate[6] == "1.00×" and study[6] == f"{float(study[1]) / float(separate[1]):.2f}×"
+
+
+def test_a_contender_keeps_the_callers_python_path(tmp_path, monkeypatch):
+    """On the GPU machine datasets and evaluate are only reachable through PYTHONPATH: each command must keep it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench
+
+    (tmp_path / "only_on_the_path.py").write_text("def main():\n    print('ran')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    run = bench.run_command("only_on_the_path", [], tmp_path, "probe")
+    assert (tmp_path / "probe.log").read_text() == "ran\n" and run["wall"] > run["imports"] > 0
+
+
+def test_new_shape_cost_times_every_backend_group_on_unseen_lengths(tiny_model_dir):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "new_shape_cost.py"), "--model", str(tiny_model_dir), "--device", "cpu"],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "warm-up (every backend)", "every backend (the default)", "without cuDNN", "math only"
+    ]
+    for line in lines:
+        first, again = (float(part.split()[-2]) for part in line.split(", ")[1:])
+        assert "18 new lengths" in line and first > 0 and again > 0

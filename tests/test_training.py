@@ -71,6 +71,19 @@ def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_
             run_finetune.parse_args(["--gpu_mode", "on"])
 
 
+def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_without_a_gpu():
+    recipe = ["--config", str(ROOT / "recipes" / "fast-gpu.yaml")]
+    if torch.cuda.is_available():
+        _, data_args, args = run_finetune.parse_args(recipe)
+        assert data_args.padding == "max_length" and args.bf16 and args.train_sampling_strategy == "group_by_length"
+    else:
+        with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible"):
+            run_finetune.parse_args(recipe)
+        _, data_args, args = run_finetune.parse_args([*recipe, "--gpu_mode", "auto"])  # what it is, short of the GPU
+        assert data_args.padding == "max_length" and args.output_dir == "outputs/fast-gpu"
+        assert args.optim == "adamw_torch_fused" and args.per_device_eval_batch_size == 128  # from fast.yaml
+
+
 @pytest.mark.parametrize(
     "recipe_text, message",
     [
@@ -78,6 +91,8 @@ def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_
         ("- a list\n", "not a YAML mapping of argument names to values"),
         ("learning_rate: [1\n", "not valid YAML"),
         (None, "recipe file not found; pass a YAML file such as recipes/notebook.yaml"),
+        ("gpu_mode: on\n", "gpu_mode: True is not one of auto, on, off (YAML reads a bare on/off/yes/no as true/false"),
+        ("padding: longestt\n", "padding: 'longestt' is not one of longest, max_length"),
     ],
 )
 def test_unusable_recipe_is_refused_saying_why(tmp_path, recipe_text, message):
