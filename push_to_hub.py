@@ -2,7 +2,7 @@
 """Publish a finished run (`run_finetune.py`'s output folder) to the Hugging Face Hub; `make push` runs this.
 
     python push_to_hub.py --output_dir outputs/notebook --hub_model_id NAME     # HF_TOKEN or `hf auth login`
-    python push_to_hub.py --output_dir outputs/notebook --dry_run               # assemble and list, no network
+    python push_to_hub.py --output_dir outputs/notebook --dry_run               # list what would upload, no network
 """
 
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ class PushArguments:
     )
     hub_private_repo: bool | None = field(default=None, metadata={"help": "Create the repo private."})
     hub_revision: str | None = field(default=None, metadata={"help": "Branch to push to (created if missing)."})
-    dry_run: bool = field(default=False, metadata={"help": "Assemble and list the upload; no network."})
+    dry_run: bool = field(default=False, metadata={"help": "List the files the push would upload; no network."})
 
 
 def main(argv=None) -> None:

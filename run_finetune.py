@@ -41,6 +41,7 @@ from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, p
 from sst_data import (
     LABEL_NAMES,
     ProjectError,
+    dev_split,
     load_sst2,
     longest_first,
     notebook_sample,
@@ -326,7 +327,7 @@ def main(argv=None) -> None:
     if data_args.validation_split == "dev":
         if "dev" not in raw:
             raise ProjectError(f"--validation_split dev: {data_args.data_dir} holds no dev.tsv; add it or validate on the sample")
-        split = {"train": sample, "validation": raw.pop("dev")}  # evaluated as the validation split, not twice
+        split = dev_split(sample, raw.pop("dev"))  # evaluated as the validation split, not twice
     else:
         split = notebook_split(sample, data_args.validation_fraction, data_args.split_seed)
     logger.info("%d sampled rows: %d train / %d validation", len(sample), len(split["train"]), len(split["validation"]))

@@ -9,8 +9,8 @@
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
 `make reproduce` runs it), `fast` (recipes/fast.yaml, the recommended settings), `fast-gpu` (its GPU form, every
 batch padded to 80) and `fast-graphs` (a lever measured, not a recipe: fast-gpu compiled into CUDA graphs, Inductor's
-cache starting empty in each benchmark, so its first run pays compilation and a second shows a warm cache). Each run is its own
-command, timed from launch to exit as a user waits for it, and split into phases. Runs alternate
+cache starting empty in each benchmark, so its first run pays compilation and a second shows a warm cache). Each run
+is its own command, timed from launch to exit as a user waits for it, and split into phases. Runs alternate
 (contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
 """
 
@@ -48,7 +48,8 @@ PROJECT = {
     "notebook": (ROOT / "recipes" / "notebook.yaml", []),
     "fast": (ROOT / "recipes" / "fast.yaml", []),
     "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", []),
-    "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml", ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"]),
+    "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml",
+                    ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"]),
 }  # fmt: skip
 
 
@@ -153,7 +154,7 @@ def run_project(contender, model_path, data_dir, fraction, epochs, seed, device,
 def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, int]:
     """Real (unpadded) tokens in one epoch of the training split, its size, and the non-embedding parameters."""
     model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
-    data, split = notebook_data(data_dir, fraction)
+    data, _, split = notebook_data(data_dir, fraction)
     train = split["train"]
     tokens = sum(len(ids) for ids in tokenize_reviews(train, tokenizer, data.max_length)["input_ids"])
     non_embedding = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
@@ -208,16 +209,19 @@ def main() -> None:
         (d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None
     )
     parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--epochs", type=int, help="Default: the notebook recipe's.")
+    parser.add_argument("--seeds", type=int, nargs="+", help="Default: the notebook recipe's seed.")
     parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast"], choices=["loop", *PROJECT])
-    parser.add_argument("--sample_fraction", type=float, default=0.5, help="The notebook's 0.5: 2422 train rows.")
+    parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's (0.5: 2422 train rows).")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
     parser.add_argument("--json", type=Path, help="Also write every measurement here.")
     args = parser.parse_args()
     if args.quick:
-        args.epochs, args.sample_fraction, args.seeds = 1, 0.2, args.seeds[:1]
+        args.epochs, args.sample_fraction, args.seeds = 1, 0.2, (args.seeds or [])[:1]
+    data, training, _ = notebook_data(args.data_dir, args.sample_fraction)
+    args.epochs, args.sample_fraction = args.epochs or int(training.num_train_epochs), data.sample_fraction
+    args.seeds = args.seeds or [training.seed]
 
     scratch = Path(tempfile.mkdtemp(prefix="sst2-bench-"))
     model_path = Path(args.model)
@@ -230,8 +234,7 @@ def main() -> None:
 
     gflops = matmul_gflops(args.device)
     tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
-    max_length = notebook_data(args.data_dir, args.sample_fraction)[0].max_length
-    first, cached = tokenization_times(args.data_dir, model_path, max_length)
+    first, cached = tokenization_times(args.data_dir, model_path, data.max_length)
     step_costs = per_step_costs(model_path, args.device)
     runs = []
     for i, seed in enumerate(args.seeds):

@@ -33,6 +33,7 @@ from bench import matmul_gflops  # noqa: E402
 from inference import Classifier, probabilities, read_input  # noqa: E402
 from inference.export import export_run  # noqa: E402
 from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run  # noqa: E402
+from run_state import exit_in_one_line  # noqa: E402
 
 NAMES = {"torch": "PyTorch eager", "onnx": "ONNX fp32", "onnx-int8": "ONNX int8"}
 
@@ -198,4 +199,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_in_one_line(main, "bench_predict.py")

@@ -82,11 +82,13 @@ def train_notebook_loop(
     return stats
 
 
-def notebook_data(data_dir, fraction, seed=None):
-    """The notebook recipe's data settings (sample fraction as given), and its split of train.tsv (`seed`, or the recipe's)."""
-    _, data, _ = run_finetune.parse_args(["--data_dir", str(data_dir), "--sample_fraction", str(fraction)])
+def notebook_data(data_dir, fraction=None, seed=None):
+    """The notebook recipe's data and training settings (`fraction`, when given, as the sample fraction), and its split
+    of train.tsv (`seed`, or the recipe's split seed)."""
+    overrides = ["--sample_fraction", str(fraction)] if fraction else []
+    _, data, training = run_finetune.parse_args(["--data_dir", str(data_dir), *overrides])
     sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
-    return data, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
+    return data, training, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
 
 
 def main() -> None:
@@ -94,24 +96,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="Local model folder.")
     parser.add_argument("--data_dir", type=Path, required=True, help="Folder holding train.tsv.")
-    parser.add_argument("--sample_fraction", type=float, default=0.5)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument(
-        "--seed", type=int, default=42, help="The split, the head's initialisation and the batch order."
-    )
+    parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's.")
+    parser.add_argument("--epochs", type=int, help="Default: the notebook recipe's.")
+    parser.add_argument("--seed", type=int, help="The split, the head's initialisation and the batch order "
+                        "(default: the recipe's seeds).")  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", type=Path, required=True, help="Where the per-epoch stats go.")
     args = parser.parse_args()
     start = time.perf_counter()
-    data, split = notebook_data(args.data_dir, args.sample_fraction, args.seed)
-    set_seed(args.seed)
+    data, training, split = notebook_data(args.data_dir, args.sample_fraction, args.seed)
+    set_seed(training.seed if args.seed is None else args.seed)
     model, tokenizer = run_finetune.load_model_and_tokenizer(args.model)
     train_set, validation_set = (
         padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length)
         for s in ("train", "validation")
     )
     setup_s = time.perf_counter() - start
-    epochs = train_notebook_loop(model, train_set, validation_set, args.epochs, args.device)
+    epoch_count = args.epochs or int(training.num_train_epochs)
+    epochs = train_notebook_loop(model, train_set, validation_set, epoch_count, args.device)
     args.json.write_text(json.dumps({"setup_s": setup_s, "epochs": epochs}, indent=2))
 
 

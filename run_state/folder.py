@@ -1,7 +1,6 @@
 """Whether a run may use its output folder: start afresh, resume its own unfinished run, or stop with one line,
 all before any data or model loads."""
 
-import fnmatch
 import json
 import logging
 import os
@@ -9,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from sst_data import ProjectError
-from training_report.outputs import FINISHED_MARKER, OUTPUT_PATTERNS, SETTINGS_FILE, write_atomic
+from training_report.outputs import FINISHED_MARKER, SETTINGS_FILE, write_atomic, written_by_the_suite
 
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
 from .settings import run_settings, settings_differences
@@ -32,7 +31,11 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
                 f"--resume_from_checkpoint {args.resume_from_checkpoint}: not a complete checkpoint; "
                 "pass a checkpoint-N folder holding trainer_state.json, or omit the flag to resume from the newest"
             )
-        check_same_settings(Path(args.resume_from_checkpoint).parent, settings, "--resume_from_checkpoint's run")
+        resumed_run = Path(args.resume_from_checkpoint).parent
+        check_same_settings(resumed_run, settings, "--resume_from_checkpoint's run")
+        if output_dir.resolve() != resumed_run.resolve() and any(output_dir.iterdir()):
+            raise ProjectError(f"--output_dir {output_dir} holds files of another run; the resumed run would write among "
+                               f"them: choose an empty --output_dir, or the checkpoint's own run folder {resumed_run}")  # fmt: skip
         checkpoint = args.resume_from_checkpoint
     elif args.overwrite_output_dir:
         if main_process:
@@ -85,7 +88,7 @@ def clear_outputs(output_dir: Path) -> None:
     """Remove everything the suite writes into `output_dir`; name in one line what it leaves (not the suite's)."""
     kept = []
     for path in sorted(output_dir.iterdir()):
-        if any(fnmatch.fnmatch(path.name, pattern) for pattern in OUTPUT_PATTERNS):
+        if written_by_the_suite(path.name):
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
         else:
             kept.append(path.name + ("/" if path.is_dir() else ""))

@@ -2,7 +2,7 @@
 SST release (PTB trees) converted into those TSV files (`python -m sst_data`)."""
 
 from .builder import data_fingerprint, unlabelled_test
-from .prepare import load_sst2, longest_first, notebook_sample, notebook_split, tokenize_reviews
+from .prepare import dev_split, load_sst2, longest_first, notebook_sample, notebook_split, tokenize_reviews
 from .schema import LABEL_NAMES, ProjectError, SSTDataError
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "load_sst2",
     "notebook_sample",
     "notebook_split",
+    "dev_split",
     "tokenize_reviews",
     "longest_first",
     "unlabelled_test",

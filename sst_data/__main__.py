@@ -70,7 +70,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ProjectError as err:
-        raise SystemExit(f"python -m sst_data: error: {err}") from None
+    from run_state import exit_in_one_line  # the entry points' one channel (run_state itself builds on sst_data)
+
+    exit_in_one_line(main, "python -m sst_data")

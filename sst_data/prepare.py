@@ -42,18 +42,27 @@ def notebook_sample(train: datasets.Dataset, fraction: float, seed: int) -> data
     return train.select(np.random.RandomState(seed).choice(len(train), size=size, replace=False))
 
 
-def notebook_split(sample: datasets.Dataset, validation_fraction: float, seed: int) -> datasets.DatasetDict:
-    """The notebook's 70/30 split of its sample, seeded (the notebook's was not): splits `train` and `validation`.
-    Refuses a split that leaves nothing to train on or fewer than 2 rows to validate on, naming the sizes."""
-    validation_rows = math.ceil(validation_fraction * len(sample))  # as datasets' train_test_split rounds
-    train_rows = len(sample) - validation_rows
+def check_split_sizes(train_rows: int, validation_rows: int, what: str, fix: str) -> None:
+    """Refuse a split that leaves nothing to train on or fewer than 2 rows to validate on, naming the sizes."""
     if train_rows < 1 or validation_rows < 2:
-        raise ProjectError(
-            f"{len(sample)} sampled rows split into {train_rows} train / {validation_rows} validation rows; "
-            "need at least 1 to train on and 2 to validate on: raise --sample_fraction or change --validation_fraction"
-        )
+        raise ProjectError(f"{what} {train_rows} train / {validation_rows} validation rows; "
+                           f"need at least 1 to train on and 2 to validate on: {fix}")  # fmt: skip
+
+
+def notebook_split(sample: datasets.Dataset, validation_fraction: float, seed: int) -> datasets.DatasetDict:
+    """The notebook's 70/30 split of its sample, seeded (the notebook's was not): splits `train` and `validation`."""
+    validation_rows = math.ceil(validation_fraction * len(sample))  # as datasets' train_test_split rounds
+    check_split_sizes(len(sample) - validation_rows, validation_rows, f"{len(sample)} sampled rows split into",
+                      "raise --sample_fraction or change --validation_fraction")  # fmt: skip
     split = sample.train_test_split(test_size=validation_rows, seed=seed)
     return datasets.DatasetDict(train=split["train"], validation=split["test"])
+
+
+def dev_split(sample: datasets.Dataset, dev: datasets.Dataset) -> datasets.DatasetDict:
+    """Train on the whole sample, validate on the official dev split (`--validation_split dev`)."""
+    check_split_sizes(len(sample), len(dev), "--validation_split dev: the sample and dev.tsv give",
+                      "raise --sample_fraction, or give dev.tsv at least 2 reviews")  # fmt: skip
+    return datasets.DatasetDict(train=sample, validation=dev)
 
 
 def tokenize_reviews(dataset: datasets.Dataset, tokenizer, max_length: int) -> datasets.Dataset:

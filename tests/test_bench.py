@@ -57,7 +57,7 @@ def test_bench_seeds_sets_a_study_beside_the_same_runs_launched_one_by_one(tiny_
         wall, imports, own, rest, per_seed = map(float, row[1:6])
         assert wall > own > 0 and imports > 0 and rest == pytest.approx(wall - own, abs=0.11)
         assert per_seed == pytest.approx(rest / 2, abs=0.06)
-    assert separate[6] == "1.00×" and study[6] == f"{float(study[1]) / float(separate[1]):.2f}×"
+    assert study[6] == f"{float(study[1]) / float(separate[1]):.2f}×"  # the study's wall over the separate runs' 
 
 
 def test_a_contender_keeps_the_callers_python_path(tmp_path, monkeypatch):

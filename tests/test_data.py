@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from datasets import ClassLabel, Value
 
-from sst_data import ProjectError, SSTDataError, load_sst2, notebook_sample, notebook_split
+from sst_data import ProjectError, SSTDataError, dev_split, load_sst2, notebook_sample, notebook_split
 
 from .conftest import run_finetune, write_tsv
 
@@ -71,6 +71,17 @@ def test_notebook_split_too_small_to_train_or_validate_names_the_sizes(sst2_dir,
         f"{rows} sampled rows split into {sizes} rows; need at least 1 to train on and 2 to validate on: "
         "raise --sample_fraction or change --validation_fraction"
     )
+
+
+def test_a_one_review_dev_split_is_too_small_to_validate_on(sst2_dir, tmp_path):
+    data = load_sst2(sst2_dir, cache_dir=tmp_path)
+    with pytest.raises(ProjectError) as err:
+        dev_split(data["train"].select(range(10)), data["dev"].select(range(1)))
+    assert str(err.value) == (
+        "--validation_split dev: the sample and dev.tsv give 10 train / 1 validation rows; need at least 1 to train on "
+        "and 2 to validate on: raise --sample_fraction, or give dev.tsv at least 2 reviews"
+    )
+    assert [len(part) for part in dev_split(data["train"], data["dev"]).values()] == [6920, 872]
 
 
 def test_dev_and_test_files_are_optional_splits(tmp_path):

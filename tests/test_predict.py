@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from huggingface_hub import ModelCard
 from transformers import pipeline
 
 from inference import Classifier, InferenceError, probabilities
@@ -81,6 +82,10 @@ def test_card_pipeline_snippet_runs_on_the_run_folder(minilm_run, tmp_path):
     card = (minilm_run / "README.md").read_text()
     snippet = re.search(r"## Use\n\n```python\n(.*?)```", card, re.S)[1]
     model_id = re.search(r'model="([^"]+)"', snippet)[1]
+    # No --hub_model_id: a placeholder saying to replace it. The base model is known by its own card, as is its license.
+    assert f'model="{model_id}")  # replace with the repo this model is pushed to' in snippet and model_id == "<user>/<repo>"
+    metadata = ModelCard(card).data
+    assert (metadata.base_model, metadata.license) == ("sentence-transformers/all-MiniLM-L6-v2", "apache-2.0")
     code = snippet.replace(f'model="{model_id}"', f'model="{minilm_run}"')
     result = subprocess.run([sys.executable, "-c", code],
                             capture_output=True, text=True, cwd=tmp_path)  # fmt: skip

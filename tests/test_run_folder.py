@@ -53,6 +53,15 @@ def test_rerun_with_other_settings_is_refused_naming_each_difference(unfinished,
     assert refusal(*same, "--learning_rate", "2e-5", "--resume_from_checkpoint", str(checkpoint)) == (
         f"--resume_from_checkpoint's run holds an unfinished run with other settings (learning_rate 0.001 → 2e-05); {WAYS_OUT}"
     )
+    # ... and the run it resumes into must not be another run's folder.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "all_results.json").write_text("{}")
+    assert refusal(*short_run(tiny_model_dir, sst2_dir, other, epochs=2), "--resume_from_checkpoint", str(checkpoint)) == (
+        f"--output_dir {other} holds files of another run; the resumed run would write among them: choose an empty "
+        f"--output_dir, or the checkpoint's own run folder {output_dir}"
+    )
+    assert [p.name for p in other.iterdir()] == ["all_results.json"]
     assert sorted(p.name for p in output_dir.iterdir()) == before  # nothing touched
 
 
@@ -120,3 +129,11 @@ def test_output_folder_that_cannot_be_written_is_refused_before_anything_loads(t
     # A data folder that does not exist: the output folder is checked first, so its error is the one raised.
     error = refusal(*short_run(tiny_model_dir, tmp_path / "no-data", output_dir))
     assert error.startswith(message.format(tmp=tmp_path))
+
+
+def test_a_local_model_path_never_reaches_the_card_however_it_is_spelled(tmp_path, tiny_model_dir, sst2_dir):
+    argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "out", epochs=1)
+    argv[argv.index("--model_name_or_path") : argv.index("--model_name_or_path") + 2] = [f"--model_name_or_path={tiny_model_dir}"]
+    run_finetune.main([*argv, "--save_strategy", "no"])
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert str(tiny_model_dir) not in card and f"--model_name_or_path={tiny_model_dir.name} " in card

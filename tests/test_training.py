@@ -29,6 +29,8 @@ from transformers import (
 import run_finetune
 from inference import Classifier
 from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, tokenize_reviews
+from training_report.plots import epochs_figure
+from training_report.splits import split_names
 
 from .conftest import ROOT, last_error_line, notebook_learning_rates
 from .conftest import run_finetune as run_script
@@ -69,6 +71,24 @@ def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_
     else:
         with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto"):
             run_finetune.parse_args(["--gpu_mode", "on"])
+
+
+def test_the_plot_draws_no_empty_series_and_losses_without_an_offset():
+    """`--eval_strategy no`: no validation loss or accuracy to draw; losses a hundred-thousandth apart stay readable."""
+    rows = [{"epoch": e, "training_loss": 0.69310 + e * 1e-5, "validation_loss": None, "accuracy": None} for e in (1, 2, 3)]
+    figure = epochs_figure(rows)
+    figure.canvas.draw()
+    loss_axes, accuracy_axes = figure.axes
+    assert [line.get_label() for line in loss_axes.lines] == ["training"]
+    assert [line.get_label() for line in accuracy_axes.lines] == ["notebook (DistilBERT)"]  # the reference only
+    assert loss_axes.yaxis.get_offset_text().get_text() == ""  # matplotlib's default would show "1e-5+6.931e-1"
+
+
+def test_the_validation_split_is_named_for_the_fraction_it_holds():
+    held_out = split_names(0.2)["eval"]
+    assert held_out.title == "validation (held-out 20% of the sample)"
+    assert held_out.hub_dataset_name == "SST-2 train.tsv, the notebook's held-out 20%" and held_out.hub_dataset != "stanfordnlp/sst2"
+    assert split_names(0.2, "dev")["eval"].title == "validation (dev, official)"
 
 
 def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_without_a_gpu():

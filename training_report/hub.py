@@ -13,7 +13,7 @@ from huggingface_hub.utils import filter_repo_objects
 
 from sst_data import ProjectError
 
-from .outputs import FINISHED_MARKER
+from .outputs import FINISHED_MARKER, written_by_the_suite
 from .study import study_card_section
 
 # Resumable checkpoints, the pickled arguments, half-written temporary files.
@@ -26,11 +26,13 @@ class PushError(ProjectError):
 
 
 def upload_files(output_dir: Path) -> list[str]:
-    """The files a push uploads, relative to `output_dir`: model, tokenizer, card, results, tables, plots, logs."""
+    """The files a push uploads, relative to `output_dir`: model, tokenizer, card, results, tables, plots, logs; only
+    what the suite wrote there (a user's own files beside a run stay private)."""
     output_dir = Path(output_dir)
     if not (output_dir / FINISHED_MARKER).is_file() or not (output_dir / "README.md").is_file():
         raise PushError(f"{output_dir}: no finished run (all_results.json and README.md) to push; train first")
-    run_files = (path.relative_to(output_dir).as_posix() for path in output_dir.rglob("*") if path.is_file())
+    run_files = (path.relative_to(output_dir) for path in output_dir.rglob("*") if path.is_file())
+    run_files = (path.as_posix() for path in run_files if written_by_the_suite(path.parts[0]))
     return sorted(filter_repo_objects(run_files, ignore_patterns=LEFT_OUT))
 
 

@@ -91,7 +91,8 @@ def write_model_card(
     card = base_model_card(model_args.model_name_or_path)
     base_model = base_model_id(model_args.model_name_or_path, card)
     base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
-    argv = [base_name if arg == model_args.model_name_or_path else arg for arg in argv]
+    given = model_args.model_name_or_path  # as its own word, or as --model_name_or_path=<path>
+    argv = [base_name if arg == given else arg.replace(f"={given}", f"={base_name}") for arg in argv]
     card_data = ModelCardData(
         model_name=(model_id or output_dir.resolve().name).split("/")[-1],
         base_model=base_model,

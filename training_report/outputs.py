@@ -1,5 +1,6 @@
 """The files a run writes: atomic writes, the names of every output, and the results that mark a run finished."""
 
+import fnmatch
 import json
 import os
 from contextlib import contextmanager
@@ -19,6 +20,11 @@ OUTPUT_PATTERNS = [
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
     "vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja",
 ]  # fmt: skip
+
+
+def written_by_the_suite(name: str) -> bool:
+    """Whether `name`, a file or folder directly in an output folder, is one the suite writes."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in OUTPUT_PATTERNS)
 
 
 @contextmanager

@@ -10,6 +10,10 @@ from .outputs import write_atomic  # noqa: E402
 
 
 def plot_epochs(rows: list[dict], path) -> None:
+    save_figure(epochs_figure(rows), path)
+
+
+def epochs_figure(rows: list[dict]):
     """Training/validation loss and validation accuracy per epoch, the notebook's accuracy for reference.
     A series the run did not log (no validation with `--eval_strategy no`) is left out, not drawn empty."""
     epochs = [r["epoch"] for r in rows]
@@ -26,7 +30,7 @@ def plot_epochs(rows: list[dict], path) -> None:
     acc_ax.plot(epochs[: len(reference)], reference, "s--", color="grey", label="notebook (DistilBERT)")
     acc_ax.set(title="Validation accuracy", xlabel="epoch", ylabel="accuracy", xticks=epochs)
     acc_ax.legend()
-    save_figure(fig, path)
+    return fig
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], title: str, path) -> None:
