@@ -81,8 +81,6 @@ def main(argv=None) -> None:
     ###############
     reviews = read_input(args.input, args.text_column, args.label_column)
     classifier = Classifier(Path(args.output_dir), args.backend)
-    if not to_stdout:
-        Path(args.predictions).parent.mkdir(parents=True, exist_ok=True)
 
     ###############
     # Predict, in batches
@@ -93,6 +91,7 @@ def main(argv=None) -> None:
           f"{time.perf_counter() - start:.1f} s", file=log)  # fmt: skip
     print(f"{truncated} of {len(reviews.texts)} reviews longer than {classifier.max_length} tokens were cut to "
           f"{classifier.max_length}, as in training", file=log)  # fmt: skip
+    tsv = predictions_tsv(reviews, logits, classifier.label_names)
 
     ###############
     # Labelled input: scored and reported like the dev split
@@ -101,18 +100,18 @@ def main(argv=None) -> None:
         prefix = Path(reviews.where if to_stdout else args.predictions).stem
         scores = score(reviews, logits, classifier.label_names)
         print(evaluation_markdown({prefix: scores}, {prefix: Split(prefix, title=prefix)}, classifier.label_names), file=log)
-        if not to_stdout:
-            write_evaluation(Path(args.predictions), prefix, reviews, logits, scores, classifier.label_names)
 
     ###############
-    # Write the predictions
+    # Write, everything computed first: the evaluation files, then the predictions, last
     ###############
-    tsv = predictions_tsv(reviews, logits, classifier.label_names)
     if to_stdout:
         sys.stdout.write(tsv)
-    else:
-        write_atomic(Path(args.predictions), tsv)
-        print(f"Predictions in {args.predictions}", file=log)
+        return
+    Path(args.predictions).parent.mkdir(parents=True, exist_ok=True)
+    if reviews.labels is not None:
+        write_evaluation(Path(args.predictions), prefix, reviews, logits, scores, classifier.label_names)
+    write_atomic(Path(args.predictions), tsv)
+    print(f"Predictions in {args.predictions}", file=log)
 
 
 if __name__ == "__main__":

@@ -244,13 +244,17 @@ def test_export_fp32_equals_pytorch_and_int8_stays_within_half_a_point(exported,
     assert sizes["model_quantized.onnx"] < 0.7 * sizes["model.onnx"]  # int8 weights, fp32 embeddings
 
 
-def test_predict_with_the_int8_export_keeps_the_output_format(exported, sst2_dir, tmp_path):
-    for backend in ("torch", "onnx-int8"):
+def test_predict_with_either_onnx_export_keeps_the_output_format_and_shows_progress(exported, sst2_dir, tmp_path, capsys):
+    for backend in ("torch", "onnx", "onnx-int8"):
         predict_main(["--output_dir", str(exported), "--input", str(sst2_dir / "dev.tsv"), "--backend", backend,
                       "--predictions", str(tmp_path / f"{backend}.tsv")])  # fmt: skip
-    torch_rows, int8_rows = tsv_rows(tmp_path / "torch.tsv"), tsv_rows(tmp_path / "onnx-int8.tsv")
-    assert list(int8_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability"]
-    assert [r["review"] for r in int8_rows] == [r["review"] for r in torch_rows]
+        assert f"Predicting ({backend}): 100%" in capsys.readouterr().err  # 28 batches: a progress bar
+    torch_rows, fp32_rows, int8_rows = (tsv_rows(tmp_path / f"{b}.tsv") for b in ("torch", "onnx", "onnx-int8"))
+    assert list(int8_rows[0]) == list(fp32_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability"]
+    assert [r["review"] for r in int8_rows] == [r["review"] for r in fp32_rows] == [r["review"] for r in torch_rows]
+    assert [r["label"] for r in fp32_rows] == [r["label"] for r in torch_rows]
+    fp32, eager = ([float(r["probability"]) for r in rows] for rows in (fp32_rows, torch_rows))
+    assert fp32 == pytest.approx(eager, abs=1.5e-4)  # printed to 4 decimals
     agree = sum(a["label"] == b["label"] for a, b in zip(torch_rows, int8_rows))
     assert 0.97 * len(torch_rows) <= agree < len(torch_rows)
 

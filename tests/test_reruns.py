@@ -112,10 +112,9 @@ def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_r
         f"resume from {checkpoint}: python {ROOT / 'run_finetune.py'} {' '.join(arguments)}"
     )
     assert not (output_dir / "all_results.json").exists()
-    if signum == signal.SIGINT:  # the command it names resumes to the uninterrupted run's result
-        resumed = run_finetune(*arguments)
-        assert resumed.returncode == 0, resumed.stderr[-3000:]
-        assert outcome(output_dir) == outcome(uninterrupted)
+    resumed = run_finetune(*arguments)  # the command it names resumes to the uninterrupted run's result
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert outcome(output_dir) == outcome(uninterrupted)
 
 
 @pytest.mark.parametrize(

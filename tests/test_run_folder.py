@@ -10,6 +10,7 @@ import pytest
 import run_finetune
 import training_report.model_card
 from sst_data import ProjectError
+from training_report import push_run
 
 from .conftest import outcome, short_run, write_tsv
 
@@ -74,9 +75,9 @@ def test_rerun_with_the_same_settings_resumes_whatever_the_paths_or_logging(unfi
     assert outcome(output_dir) == finished
 
 
-def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog):
+def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog, capsys):
     output_dir = tmp_path / "out"
-    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1))
+    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))  # its checkpoint: checkpoint-16
     # What an older run with other splits and a push could have left beside it, and a file of the user's.
     for stale in ("test_misclassified.tsv", "test_results.json", "test_confusion_matrix.png", ".all_results.json.7.tmp"):
         (output_dir / stale).write_text("old")
@@ -93,6 +94,14 @@ def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_
     assert f"--overwrite_output_dir left what this suite did not write in {output_dir}: my-plots/, notes.txt" in caplog.text
     state = json.loads((output_dir / "trainer_state.json").read_text())
     assert not any("eval_loss" in entry for entry in state["log_history"])  # --eval_strategy no: no validation per epoch
+    assert [n for n in names if n.startswith("checkpoint-")] == ["checkpoint-8"]  # the new run's alone
+
+    # A dry run lists the new run's files only: nothing of the older run, nothing of the user's.
+    capsys.readouterr()
+    push_run(output_dir, "user/run", dry_run=True)
+    listed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert "README.md" in listed and "model.safetensors" in listed
+    assert not [name for name in listed if name.startswith(("test_", "hub_upload", "notes", "my-plots", "checkpoint-"))]
 
 
 def test_the_finished_marker_is_written_last_whichever_write_fails(tmp_path, tiny_model_dir, sst2_dir, monkeypatch):
