@@ -26,7 +26,11 @@ NOT_RESULT_DEFINING = {
     "local_rank", "do_train", "do_eval", "do_predict", "gpu_mode",  # gpu_mode's effect (bf16, tf32, optim) is recorded
     "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
 }  # fmt: skip
-WEIGHT_FILES = ("config.json", "model.safetensors", "model.safetensors.index.json")
+# A model folder's files that change the result: its config and weights, and its tokenizer (the input ids).
+MODEL_FILES = (
+    "config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "spiece.model",
+)  # fmt: skip
 
 
 def file_sha256(paths) -> str:
@@ -41,11 +45,12 @@ def file_sha256(paths) -> str:
 
 
 def model_identity(name: str) -> dict:
-    """A local folder: its config and weights' sha256 (the path may change, the weights may not). A Hub id: the id."""
+    """A local folder: the sha256 of its config, weights and tokenizer (the path may change, they may not). A Hub id:
+    the id (the files are not on disk until the model loads, after this check)."""
     folder = Path(name)
     if not folder.is_dir():
         return {"model": name}
-    files = sorted(p for p in folder.iterdir() if p.name in WEIGHT_FILES or p.name.startswith("model-"))
+    files = sorted(p for p in folder.iterdir() if p.name in MODEL_FILES or p.name.startswith("model-"))
     return {"model_sha256": file_sha256(files)}
 
 

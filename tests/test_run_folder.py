@@ -45,6 +45,11 @@ def test_rerun_with_other_settings_is_refused_naming_each_difference(unfinished,
     )
     # Another model: its weights differ.
     assert refusal(*same, "--model_name_or_path", str(minilm_dir)).startswith(f"{where} (model_sha256 ")
+    # The same weights with another tokenizer: other input ids.
+    retokenized = shutil.copytree(tiny_model_dir, tmp_path / "retokenized")
+    config = json.loads((retokenized / "tokenizer_config.json").read_text())
+    (retokenized / "tokenizer_config.json").write_text(json.dumps(config | {"do_lower_case": False}))
+    assert refusal(*same, "--model_name_or_path", str(retokenized)).startswith(f"{where} (model_sha256 ")
     # Other data: one label changed in a copy of train.tsv.
     edited = write_tsv(tmp_path / "data", (sst2_dir / "train.tsv").read_bytes().replace(b"\tpositive\n", b"\tnegative\n", 1))
     shutil.copy(sst2_dir / "dev.tsv", edited)
