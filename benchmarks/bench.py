@@ -151,20 +151,16 @@ def run_project(contender, model_path, data_dir, fraction, epochs, seed, device,
     return {"epochs": stats, "wall": run["wall"], "peak_mb": run["peak_mb"], "phases": phases}
 
 
-def real_tokens_and_params(model_path, data_dir, fraction) -> tuple[int, int, int]:
-    """Real (unpadded) tokens in one epoch of the training split, its size, and the non-embedding parameters."""
-    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
-    data, _, split = notebook_data(data_dir, fraction)
-    train = split["train"]
-    tokens = sum(len(ids) for ids in tokenize_reviews(train, tokenizer, data.max_length)["input_ids"])
-    non_embedding = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
-    return tokens, len(train), non_embedding
+def real_tokens_and_params(model, tokenizer, train, max_length: int) -> tuple[int, int]:
+    """Real (unpadded) tokens in one epoch of the training split `train`, and the model's non-embedding parameters."""
+    tokens = sum(len(ids) for ids in tokenize_reviews(train, tokenizer, max_length)["input_ids"])
+    return tokens, sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
 
 
-def per_step_costs(model_path, device: str, repeats: int = 10) -> dict[str, float]:
+def per_step_costs(model, device: str, repeats: int = 10) -> dict[str, float]:
     """Seconds of the work every training step does whatever the batch: clipping the gradient norm, and the AdamW
-    update of every parameter (the word embeddings' dense gradient included), per optimizer implementation."""
-    model, _ = run_finetune.load_model_and_tokenizer(str(model_path))
+    update of every parameter (the word embeddings' dense gradient included), per optimizer implementation. Leaves
+    random gradients and changed weights in `model`: measure with it last."""
     model.to(device)
     for p in model.parameters():
         p.grad = torch.randn_like(p) * 1e-3
@@ -187,9 +183,8 @@ def per_step_costs(model_path, device: str, repeats: int = 10) -> dict[str, floa
     return costs
 
 
-def tokenization_times(data_dir, model_path, max_length: int) -> tuple[float, float]:
+def tokenization_times(data_dir, tokenizer, max_length: int) -> tuple[float, float]:
     """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
     with tempfile.TemporaryDirectory() as cache:
         train = load_sst2(data_dir, cache_dir=cache)["train"]
         times = []
@@ -219,7 +214,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.sample_fraction, args.seeds = 1, 0.2, (args.seeds or [])[:1]
-    data, training, _ = notebook_data(args.data_dir, args.sample_fraction)
+    data, training, split = notebook_data(args.data_dir, args.sample_fraction)
     args.epochs, args.sample_fraction = args.epochs or int(training.num_train_epochs), data.sample_fraction
     args.seeds = args.seeds or [training.seed]
 
@@ -233,9 +228,12 @@ def main() -> None:
         model_path = random_distilbert(scratch / "distilbert-base-random", args.tokenizer)
 
     gflops = matmul_gflops(args.device)
-    tokens, train_rows, non_embedding = real_tokens_and_params(model_path, args.data_dir, args.sample_fraction)
-    first, cached = tokenization_times(args.data_dir, model_path, data.max_length)
-    step_costs = per_step_costs(model_path, args.device)
+    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
+    train_rows = len(split["train"])
+    tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
+    first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
+    step_costs = per_step_costs(model, args.device)
+    del model  # the contenders load their own
     runs = []
     for i, seed in enumerate(args.seeds):
         order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]

@@ -85,7 +85,7 @@ def train_notebook_loop(
 def notebook_data(data_dir, fraction=None, seed=None):
     """The notebook recipe's data and training settings (`fraction`, when given, as the sample fraction), and its split
     of train.tsv (`seed`, or the recipe's split seed)."""
-    overrides = ["--sample_fraction", str(fraction)] if fraction else []
+    overrides = ["--sample_fraction", str(fraction)] if fraction is not None else []
     _, data, training = run_finetune.parse_args(["--data_dir", str(data_dir), *overrides])
     sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
     return data, training, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
