@@ -41,8 +41,8 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
         if main_process:
             clear_outputs(output_dir)
         checkpoint = None
-    elif not any(output_dir.iterdir()):
-        checkpoint = None
+    elif {path.name for path in output_dir.iterdir()} <= {SETTINGS_FILE}:
+        checkpoint = None  # empty, or the settings of a run refused before it wrote anything (a bad TSV): nothing to keep
     elif (output_dir / FINISHED_MARKER).exists():
         raise ProjectError(f"--output_dir {output_dir} holds a finished run; {WAYS_OUT}")
     else:
