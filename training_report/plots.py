@@ -23,14 +23,19 @@ def epochs_figure(rows: list[dict]):
             loss_ax.plot(epochs, [r[key] for r in rows], "o-", label=label)
     loss_ax.set(title="Loss", xlabel="epoch", ylabel="cross-entropy", xticks=epochs)
     loss_ax.ticklabel_format(axis="y", useOffset=False)  # losses as they are, never "+6.93e-1" offsets
-    loss_ax.legend()
+    below(loss_ax)
     if any(r["accuracy"] is not None for r in rows):
         acc_ax.plot(epochs, [r["accuracy"] for r in rows], "o-", label="this run")
     reference = NOTEBOOK_ACCURACY[: len(epochs)]
     acc_ax.plot(epochs[: len(reference)], reference, "s--", color="grey", label="notebook (DistilBERT)")
     acc_ax.set(title="Validation accuracy", xlabel="epoch", ylabel="accuracy", xticks=epochs)
-    acc_ax.legend()
+    below(acc_ax)
     return fig
+
+
+def below(ax) -> None:
+    """The legend under the axes: inside, it can hide a point (one epoch puts them at the top and bottom edges)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], title: str, path) -> None:
