@@ -37,6 +37,7 @@ from transformers import (
 from inference.inputs import read_input
 from inference.outputs import predictions_tsv
 from metrics import CLASSIFICATION
+from modeling import CLS_ONLY_MODELS, last_layer_cls_only
 from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, prepare_output_dir, stop_on_signals
 from sst_data import (
     LABEL_NAMES,
@@ -84,6 +85,13 @@ class ModelArguments:
     trust_remote_code: bool = field(
         default=False,
         metadata={"help": "Run the model's own Python code from its folder or Hub repo; off unless you trust that code."},
+    )
+    last_layer_cls_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: same outputs, about "
+            f"13% fewer FLOPs in a 6-layer model, another random stream for dropout. For {' and '.join(CLS_ONLY_MODELS)}."
+        },
     )
 
 
@@ -338,6 +346,9 @@ def main(argv=None) -> None:
     set_seed(training_args.seed)  # the new classification head's initialisation
     model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path, model_args.trust_remote_code)
     check_max_length(data_args.max_length, model, tokenizer)
+    if model_args.last_layer_cls_only and not last_layer_cls_only(model):
+        raise ProjectError(f"--last_layer_cls_only: built for transformers' {' and '.join(CLS_ONLY_MODELS)}, this model "
+                           f"is {type(model).__name__}; pass --last_layer_cls_only false")  # fmt: skip
     # The validation split, then the official dev / test splits when the data folder has them.
     evaluated = {"eval": split["validation"]} | {prefix: raw[prefix] for prefix in ("dev", "test") if prefix in raw}
     with training_args.main_process_first(desc="tokenization"):

@@ -47,9 +47,13 @@ PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final ev
 PROJECT = {
     "notebook": (ROOT / "recipes" / "notebook.yaml", []),
     "fast": (ROOT / "recipes" / "fast.yaml", []),
+    "fast-full-last-layer": (ROOT / "recipes" / "fast.yaml", ["--last_layer_cls_only", "false"]),  # what that lever gives
     "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", []),
     "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml",
                     ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"]),
+    # CUDA graphs without Inductor's code generation, whose compilation cost fast-graphs its first epoch.
+    "fast-cudagraphs": (ROOT / "recipes" / "fast-gpu.yaml",
+                        ["--torch_compile", "true", "--torch_compile_backend", "cudagraphs"]),
 }  # fmt: skip
 
 

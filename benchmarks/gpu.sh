@@ -8,7 +8,7 @@
 # In order of importance, each under its own time limit, every log kept in OUT:
 #   1. why the GPU recipe pads to 80: what a new batch length costs, per attention backend;
 #   2. time: DistilBERT-base shape, random weights: the notebook loop, the notebook, fast and fast-gpu recipes,
-#      fast-graphs twice (Inductor's cache cold, then warm);
+#      fast-cudagraphs (CUDA graphs without Inductor; fast-graphs, with it, was measured 2026-11-27);
 #   3. accuracy: all-MiniLM-L6-v2, the loop, the notebook recipe and fast-gpu, seeds 42 43 44.
 set -uo pipefail
 out=${1:?usage: benchmarks/gpu.sh OUT [bench.py flags]}; shift
@@ -28,5 +28,5 @@ bench() {  # name, seconds, bench.py flags
     timeout "$limit" python3 benchmarks/bench.py --data_dir $carry/data/sst2 --json "$out/$name.json" "$@" 2>&1 | tee "$out/$name.log"
 }
 bench distilbert 240 --model distilbert-base-random --tokenizer $carry/minilm \
-    --contenders loop notebook fast fast-gpu fast-graphs fast-graphs "$@"
+    --contenders loop notebook fast fast-gpu fast-cudagraphs "$@"
 bench minilm 270 --model $carry/minilm --seeds 42 43 44 --contenders loop notebook fast-gpu "$@"

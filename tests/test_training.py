@@ -54,8 +54,9 @@ def test_recipe_holds_the_notebook_settings_and_flags_override_it():
 
 
 def test_fast_recipe_builds_on_the_notebook_recipe():
-    _, data_args, args = run_finetune.parse_args(["--config", str(run_finetune.HERE / "recipes" / "fast.yaml")])
+    model_args, data_args, args = run_finetune.parse_args(["--config", str(run_finetune.HERE / "recipes" / "fast.yaml")])
     assert args.train_sampling_strategy == "group_by_length" and args.optim == "adamw_torch_fused"
+    assert model_args.last_layer_cls_only and not run_finetune.parse_args([])[0].last_layer_cls_only  # fast only
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (2e-5, 4, 32)  # from its base
     assert data_args.padding == "longest" and args.output_dir == "outputs/fast"
 
@@ -82,6 +83,8 @@ def test_the_plot_draws_no_empty_series_and_losses_without_an_offset():
     assert [line.get_label() for line in loss_axes.lines] == ["training"]
     assert [line.get_label() for line in accuracy_axes.lines] == ["notebook (DistilBERT)"]  # the reference only
     assert loss_axes.yaxis.get_offset_text().get_text() == ""  # matplotlib's default would show "1e-5+6.931e-1"
+    for axes in figure.axes:  # legends under the axes, where they hide no point (one epoch: points at the edges)
+        assert axes.get_legend().get_window_extent().y1 <= axes.get_window_extent().y0
 
 
 def test_the_validation_split_is_named_for_the_fraction_it_holds():
