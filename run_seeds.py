@@ -27,7 +27,7 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 import run_finetune
-from run_state import Interrupted, check_rerun, exit_in_one_line, run_settings
+from run_state import Interrupted, check_rerun, exit_in_one_line, read_settings, run_settings
 from sst_data import ProjectError
 from training_report import FINISHED_MARKER
 from training_report.model_card import base_model_card, base_model_id
@@ -107,7 +107,7 @@ def share_identical_runs(root: Path, studies: dict[str, list[Run]]) -> None:
     every seed at the recipe's value in all three sources), or of a finished run already in the study's folder
     (an earlier study there), becomes a link to that run's folder."""
     known = {
-        canonical(json.loads(path.read_text(encoding="utf-8"))): path.parent
+        canonical(read_settings(path)): path.parent
         for path in sorted(root.glob("**/run_settings.json"))
         if (path.parent / FINISHED_MARKER).exists() and not path.parent.is_symlink()
     }

@@ -64,12 +64,17 @@ CLS_ONLY = {
     DistilBertForSequenceClassification: ("distilbert.transformer", TransformerBlock, DistilBertBlockClsOnly),
 }
 CLS_ONLY_MODELS = tuple(model_class.__name__ for model_class in CLS_ONLY)
+CLS_ONLY_ATTENTION = ("sdpa", "eager")  # the attention functions whose masks it cuts to the [CLS] row (tested)
 
 
 def last_layer_cls_only(model) -> bool:
     """Make `model`'s last layer compute [CLS] alone, in place: same parameters, same state dict, same saved files.
-    False, with nothing changed, for any other model (its own code from the Hub included)."""
-    if type(model) not in CLS_ONLY:
+    False, with nothing changed, for any other model (its own code from the Hub included), a decoder (causal or
+    cross-attending), or another attention function. The last layer's attentions and hidden states, which the
+    classifier does not read, are then not returned for every position."""
+    config = model.config
+    decoder = getattr(config, "is_decoder", False)  # DistilBERT configs have no such setting: always an encoder
+    if type(model) not in CLS_ONLY or decoder or config._attn_implementation not in CLS_ONLY_ATTENTION:
         return False
     stack, layer_class, cls_only_class = CLS_ONLY[type(model)]
     last = model.get_submodule(stack).layer[-1]

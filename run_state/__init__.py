@@ -3,7 +3,7 @@ may start, resume or must stop there."""
 
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
 from .folder import check_rerun, prepare_output_dir
-from .settings import run_settings
+from .settings import read_settings, run_settings
 from .signals import Interrupted, exit_in_one_line, stop_on_signals
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "is_complete_checkpoint",
     "last_complete_checkpoint",
     "prepare_output_dir",
+    "read_settings",
     "run_settings",
     "stop_on_signals",
 ]

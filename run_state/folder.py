@@ -11,7 +11,7 @@ from sst_data import ProjectError
 from training_report.outputs import FINISHED_MARKER, SETTINGS_FILE, write_atomic, written_by_the_suite
 
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
-from .settings import run_settings, settings_differences
+from .settings import read_settings, run_settings, settings_differences
 
 logger = logging.getLogger(__name__)
 WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
@@ -41,8 +41,8 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
         if main_process:
             clear_outputs(output_dir)
         checkpoint = None
-    elif {path.name for path in output_dir.iterdir()} <= {SETTINGS_FILE}:
-        checkpoint = None  # empty, or the settings of a run refused before it wrote anything (a bad TSV): nothing to keep
+    elif holds_nothing_to_keep(output_dir):
+        checkpoint = None
     elif (output_dir / FINISHED_MARKER).exists():
         raise ProjectError(f"--output_dir {output_dir} holds a finished run; {WAYS_OUT}")
     else:
@@ -52,6 +52,11 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
     if main_process:
         write_atomic(output_dir / SETTINGS_FILE, json.dumps(settings, indent=2, sort_keys=True))
     return str(checkpoint) if checkpoint else None
+
+
+def holds_nothing_to_keep(folder: Path) -> bool:
+    """Empty, or only the settings of a run refused before it wrote anything else (a bad TSV): nothing to resume."""
+    return {path.name for path in folder.iterdir()} <= {SETTINGS_FILE}
 
 
 def check_writable(output_dir: Path) -> None:
@@ -69,7 +74,7 @@ def check_writable(output_dir: Path) -> None:
 def check_same_settings(run_dir: Path, settings: dict, where: str) -> None:
     """Refuse to continue, or to count as this run, a run not started with these very settings."""
     try:
-        recorded = json.loads((run_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+        recorded = read_settings(run_dir / SETTINGS_FILE)
     except (OSError, ValueError):
         raise ProjectError(f"{where} holds files of a run whose settings were not recorded; {WAYS_OUT}") from None
     differences = settings_differences(recorded, settings)
@@ -79,8 +84,8 @@ def check_same_settings(run_dir: Path, settings: dict, where: str) -> None:
 
 
 def check_rerun(run_dir: Path, settings: dict) -> None:
-    """Refuse (one line) unless `run_dir` is absent, empty, or holds a run started with these very settings."""
-    if run_dir.is_dir() and any(run_dir.iterdir()):
+    """Refuse (one line) unless `run_dir` is absent, holds nothing to keep, or a run started with these very settings."""
+    if run_dir.is_dir() and not holds_nothing_to_keep(run_dir):
         check_same_settings(run_dir, settings, f"--output_dir {run_dir}")
 
 

@@ -33,6 +33,15 @@ MODEL_FILES = (
 )  # fmt: skip
 
 
+# Result-defining settings added after runs were recorded, and the value a record without them ran with.
+ADDED_SETTINGS = {"last_layer_cls_only": False}
+
+
+def read_settings(path: Path) -> dict:
+    """A run's recorded settings, with the settings added since at the value it ran with."""
+    return ADDED_SETTINGS | json.loads(path.read_text(encoding="utf-8"))
+
+
 def file_sha256(paths) -> str:
     """One sha256 over the names and bytes of `paths`, in order."""
     digest = hashlib.sha256()

@@ -13,6 +13,7 @@ from transformers import (
     ElectraConfig,
     ElectraModel,
 )
+from transformers.models.bert.modeling_bert import BertLayer
 
 from modeling import last_layer_cls_only
 
@@ -28,9 +29,10 @@ TINY = {  # dropout off: the two models then draw nothing random and must agree 
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("padded", [True, False])  # without padding, sdpa gets no mask at all
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 @pytest.mark.parametrize("model_type", TINY)
-def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_files(model_type, attention, tmp_path):
+def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_files(model_type, attention, padded, tmp_path):
     torch.manual_seed(0)
     full = TINY[model_type]()
     full.config._attn_implementation = attention
@@ -38,7 +40,8 @@ def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_fil
     assert last_layer_cls_only(cls_only)
     input_ids = torch.randint(1000, 2000, (4, 9))
     attention_mask = torch.ones_like(input_ids)
-    attention_mask[1, 5:], attention_mask[3, 2:] = 0, 0  # padded rows: the mask must follow the [CLS] query
+    if padded:  # the mask must follow the [CLS] query
+        attention_mask[1, 5:], attention_mask[3, 2:] = 0, 0
     labels = torch.tensor([0, 1, 1, 0])
     outputs = [model.train()(input_ids=input_ids, attention_mask=attention_mask, labels=labels) for model in (full, cls_only)]
     for output in outputs:
@@ -53,13 +56,24 @@ def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_fil
     assert (tmp_path / "full" / "config.json").read_text() == (tmp_path / "cls_only" / "config.json").read_text()
 
 
+@pytest.mark.parametrize("change", ["decoder", "attention"])
+def test_a_decoder_or_another_attention_function_is_left_as_it_is(change):
+    model = TINY["bert"]()
+    if change == "decoder":  # causal: [CLS] attends to itself alone, which the cut mask would not keep
+        model.config.is_decoder = True
+    else:
+        model.config._attn_implementation = "flex_attention"
+    assert not last_layer_cls_only(model)
+    assert type(model.bert.encoder.layer[-1]) is BertLayer
+
+
 def test_the_real_minilm_classifies_real_reviews_alike_with_the_cls_only_last_layer(minilm_dir, tokenizer, sst2_dir):
     reviews = [line.split("\t")[0] for line in (sst2_dir / "dev.tsv").read_text().splitlines()[1:65]]
     batch = tokenizer(reviews, padding=True, truncation=True, max_length=80, return_tensors="pt")
     torch.manual_seed(0)
     full = AutoModelForSequenceClassification.from_pretrained(minilm_dir, num_labels=2).eval()
     cls_only = copy.deepcopy(full)
-    last_layer_cls_only(cls_only)
+    assert last_layer_cls_only(cls_only)
     with torch.no_grad():
         logits = [model(**batch).logits for model in (full, cls_only)]
     assert batch["attention_mask"].float().mean() < 0.7  # padding to mask, not a full batch
@@ -74,9 +88,10 @@ def test_a_model_it_was_not_built_for_is_refused_in_one_line_and_the_way_out_wor
     result = run_finetune("--config", "recipes/fast.yaml", "--model_name_or_path", str(model_dir), "--data_dir",
                           str(sst2_dir), "--output_dir", str(tmp_path / "run"))  # fmt: skip
     assert result.returncode == 1
-    assert last_error_line(result) == ("run_finetune.py: error: --last_layer_cls_only: built for transformers' "
-                                       "BertForSequenceClassification and DistilBertForSequenceClassification, this model is "
-                                       "ElectraForSequenceClassification; pass --last_layer_cls_only false")  # fmt: skip
+    assert last_error_line(result) == ("run_finetune.py: error: --last_layer_cls_only: built for the encoders of transformers' "
+                                       "BertForSequenceClassification and DistilBertForSequenceClassification with sdpa or eager "
+                                       "attention, this model is ElectraForSequenceClassification with sdpa attention; "
+                                       "pass --last_layer_cls_only false")  # fmt: skip
     # The way out it names works in the same folder: the refused run wrote nothing that stands in its way.
     result = run_finetune("--config", "recipes/fast.yaml", "--model_name_or_path", str(model_dir), "--data_dir",
                           str(sst2_dir), "--output_dir", str(tmp_path / "run"), "--last_layer_cls_only", "false",

@@ -9,6 +9,7 @@ import pytest
 
 import run_finetune
 import training_report.model_card
+from run_state import check_rerun, run_settings
 from sst_data import ProjectError
 from training_report import push_run
 
@@ -78,6 +79,23 @@ def test_rerun_with_the_same_settings_resumes_whatever_the_paths_or_logging(unfi
                        "--logging_steps", "3", "--disable_tqdm", "true", "--report_to", "none"])  # fmt: skip
     assert f"Resuming the unfinished run from {output_dir}/checkpoint-16" in caplog.text
     assert outcome(output_dir) == finished
+
+
+def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settings_alone_are_no_run(tmp_path, tiny_model_dir, sst2_dir):
+    """A run recorded before --last_layer_cls_only existed computed every position: it is the same run as one with
+    the flag false, another run than one with it true. A folder holding only the settings of a refused run (what
+    `make seeds` checks before each seed) stands in no one's way."""
+    argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "run", epochs=2)
+    current = run_settings(*run_finetune.parse_args(argv))
+    older = {key: value for key, value in current.items() if key != "last_layer_cls_only"}
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoint-8").mkdir(parents=True)  # something to resume: the settings are compared
+    (run_dir / "run_settings.json").write_text(json.dumps(older))
+    check_rerun(run_dir, current)
+    with pytest.raises(ProjectError, match="other settings \\(last_layer_cls_only false → true\\)"):
+        check_rerun(run_dir, run_settings(*run_finetune.parse_args([*argv, "--last_layer_cls_only", "true"])))
+    (run_dir / "checkpoint-8").rmdir()
+    check_rerun(run_dir, current | {"learning_rate": 0.5})
 
 
 def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog, capsys):
