@@ -89,8 +89,8 @@ class ModelArguments:
     last_layer_cls_only: bool = field(
         default=False,
         metadata={
-            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: same outputs, about "
-            f"13% fewer FLOPs in a 6-layer model, another random stream for dropout. For {' and '.join(CLS_ONLY_MODELS)}."
+            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: the same logits, about "
+            f"13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For {' and '.join(CLS_ONLY_MODELS)}."
         },
     )
 

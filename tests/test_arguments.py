@@ -2,6 +2,7 @@
 model folders load safely (safetensors only, no code run unless asked)."""
 
 import json
+from dataclasses import fields
 
 import pytest
 import torch
@@ -10,6 +11,17 @@ import run_finetune
 from sst_data import ProjectError
 
 from .conftest import model_folder_without
+
+
+def test_help_describes_every_setting_of_ours(capsys):
+    """argparse formats each help text with %: a bare one in ours would crash --help (it did, for "13%")."""
+    with pytest.raises(SystemExit) as stop:
+        run_finetune.parse_args(["--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for dataclass_type in (run_finetune.ModelArguments, run_finetune.DataArguments):
+        for setting in fields(dataclass_type):
+            assert " ".join(setting.metadata["help"].replace("%%", "%").split()) in text, setting.name
 
 
 @pytest.mark.parametrize(
