@@ -37,7 +37,7 @@ from transformers import (
 from inference.inputs import read_input
 from inference.outputs import predictions_tsv
 from metrics import CLASSIFICATION
-from modeling import CLS_ONLY_ATTENTION, CLS_ONLY_MODELS, last_layer_cls_only
+from modeling import CLS_ONLY_MODELS, cls_only_refusal, last_layer_cls_only
 from run_state import Interrupted, exit_in_one_line, last_complete_checkpoint, prepare_output_dir, stop_on_signals
 from sst_data import (
     LABEL_NAMES,
@@ -347,9 +347,7 @@ def main(argv=None) -> None:
     model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path, model_args.trust_remote_code)
     check_max_length(data_args.max_length, model, tokenizer)
     if model_args.last_layer_cls_only and not last_layer_cls_only(model):
-        raise ProjectError(f"--last_layer_cls_only: built for the encoders of transformers' {' and '.join(CLS_ONLY_MODELS)} "
-                           f"with {' or '.join(CLS_ONLY_ATTENTION)} attention, this model is {type(model).__name__} with "
-                           f"{model.config._attn_implementation} attention; pass --last_layer_cls_only false")  # fmt: skip
+        raise ProjectError(f"--last_layer_cls_only: {cls_only_refusal(model)}; pass --last_layer_cls_only false")
     # The validation split, then the official dev / test splits when the data folder has them.
     evaluated = {"eval": split["validation"]} | {prefix: raw[prefix] for prefix in ("dev", "test") if prefix in raw}
     with training_args.main_process_first(desc="tokenization"):

@@ -57,6 +57,7 @@ class Run:
     seed: int
     folder: Path
     argv: list[str]
+    settings: dict  # run_state.run_settings: hashing the model and data files is worth doing once
 
 
 def parse_study(argv=None) -> tuple[StudyArguments, list[str]]:
@@ -96,8 +97,9 @@ def plan(study: StudyArguments, rest: list[str]) -> dict[str, list[Run]]:
                     "--vary order: with train_sampling_strategy group_by_length the Trainer draws the batch order "
                     "from --seed, not --data_seed; vary init or all, or use a recipe with random batches"
                 )
-            check_rerun(run_dir, run_settings(model_args, data_args, training_args))
-            runs.append(Run(seed, run_dir, argv))
+            settings = run_settings(model_args, data_args, training_args)
+            check_rerun(run_dir, settings)
+            runs.append(Run(seed, run_dir, argv, settings))
         studies[vary] = runs
     return studies
 
@@ -113,7 +115,7 @@ def share_identical_runs(root: Path, studies: dict[str, list[Run]]) -> None:
     }
     for runs in studies.values():
         for run in runs:
-            key = canonical(run_settings(*run_finetune.parse_args(run.argv)))
+            key = canonical(run.settings)
             if key in known and known[key] != run.folder and not run.folder.exists():
                 run.folder.parent.mkdir(parents=True, exist_ok=True)
                 run.folder.symlink_to(os.path.relpath(known[key], run.folder.parent), target_is_directory=True)

@@ -279,9 +279,10 @@ def main() -> None:
     print(
         f"fp32 matmul rate measured now: {gflops:.0f} GFLOP/s. Tokenizing train.tsv: {first:.2f} s, again {cached:.3f} s (cached).\n"
     )
-    steps = -(-train_rows // 32)
+    batch = training.per_device_train_batch_size
+    steps = -(-train_rows // batch)
     costs = ", ".join(f"{name} {1000 * t:.1f} ms ({steps * t:.1f} s an epoch)" for name, t in step_costs.items())
-    print(f"Per training step, whatever the batch ({steps} steps an epoch at batch 32): {costs}.\n")
+    print(f"Per training step, whatever the batch ({steps} steps an epoch at batch {batch}): {costs}.\n")
     print(
         "| contender | train s/epoch | validation s | train samples/s | peak RSS MB | final accuracy | model GFLOP/s | % of matmul | train time vs loop |"
     )

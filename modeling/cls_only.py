@@ -58,27 +58,33 @@ class DistilBertBlockClsOnly(TransformerBlock):
         return self.output_layer_norm(self.ffn(attention_output) + attention_output)
 
 
-# The classifiers that read the last layer at [CLS] alone: where their layers are, the last one's class, its subclass.
+# The classifiers that read the last layer at [CLS] alone: where their layers are, and what the last one becomes.
 CLS_ONLY = {
-    BertForSequenceClassification: ("bert.encoder", BertLayer, BertLayerClsOnly),
-    DistilBertForSequenceClassification: ("distilbert.transformer", TransformerBlock, DistilBertBlockClsOnly),
+    BertForSequenceClassification: ("bert.encoder", BertLayerClsOnly),
+    DistilBertForSequenceClassification: ("distilbert.transformer", DistilBertBlockClsOnly),
 }
 CLS_ONLY_MODELS = tuple(model_class.__name__ for model_class in CLS_ONLY)
 CLS_ONLY_ATTENTION = ("sdpa", "eager")  # the attention functions whose masks it cuts to the [CLS] row (tested)
 
 
+def cls_only_refusal(model) -> str | None:
+    """Why `model`'s last layer cannot compute [CLS] alone, or None when it can: another model (its own code from
+    the Hub included), a decoder (causal or cross-attending), or another attention function."""
+    attention = model.config._attn_implementation
+    if type(model) not in CLS_ONLY or attention not in CLS_ONLY_ATTENTION:
+        return (f"built for the encoders of transformers' {' and '.join(CLS_ONLY_MODELS)} with "
+                f"{' or '.join(CLS_ONLY_ATTENTION)} attention, this model is {type(model).__name__} with {attention} attention")  # fmt: skip
+    if getattr(model.config, "is_decoder", False):  # DistilBERT configs have no such setting: always an encoder
+        return "built for encoders, this model is a decoder: its [CLS] attends to itself alone"
+    return None
+
+
 def last_layer_cls_only(model) -> bool:
-    """Make `model`'s last layer compute [CLS] alone, in place: same parameters, same state dict, same saved files.
-    False, with nothing changed, for any other model (its own code from the Hub included), a decoder (causal or
-    cross-attending), or another attention function. The last layer's attentions and hidden states, which the
-    classifier does not read, are then not returned for every position."""
-    config = model.config
-    decoder = getattr(config, "is_decoder", False)  # DistilBERT configs have no such setting: always an encoder
-    if type(model) not in CLS_ONLY or decoder or config._attn_implementation not in CLS_ONLY_ATTENTION:
+    """Make `model`'s last layer compute [CLS] alone, in place: same parameters, same state dict, same saved files;
+    False, with nothing changed, when `cls_only_refusal` names a reason. The last layer's attentions and hidden
+    states, which the classifier does not read, are then not returned for every position."""
+    if cls_only_refusal(model):
         return False
-    stack, layer_class, cls_only_class = CLS_ONLY[type(model)]
-    last = model.get_submodule(stack).layer[-1]
-    if type(last) is not layer_class:
-        return False
-    last.__class__ = cls_only_class
+    stack, cls_only_class = CLS_ONLY[type(model)]
+    model.get_submodule(stack).layer[-1].__class__ = cls_only_class
     return True

@@ -33,7 +33,7 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
             )
         resumed_run = Path(args.resume_from_checkpoint).parent
         check_same_settings(resumed_run, settings, "--resume_from_checkpoint's run")
-        if output_dir.resolve() != resumed_run.resolve() and any(output_dir.iterdir()):
+        if output_dir.resolve() != resumed_run.resolve() and not holds_nothing_to_keep(output_dir):
             raise ProjectError(f"--output_dir {output_dir} holds files of another run; the resumed run would write among "
                                f"them: choose an empty --output_dir, or the checkpoint's own run folder {resumed_run}")  # fmt: skip
         checkpoint = args.resume_from_checkpoint

@@ -5,12 +5,14 @@ would itself have trained. Output paths, logging, reporting, checkpoint cadence 
 left out: they change where and how results are written, not what they are.
 """
 
+import fnmatch
 import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 from sst_data import data_fingerprint
+from training_report.outputs import MODEL_FOLDER_PATTERNS
 
 # Arguments that do not change the trained weights or the reported metrics.
 NOT_RESULT_DEFINING = {
@@ -26,14 +28,10 @@ NOT_RESULT_DEFINING = {
     "local_rank", "do_train", "do_eval", "do_predict", "gpu_mode",  # gpu_mode's effect (bf16, tf32, optim) is recorded
     "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
 }  # fmt: skip
-# A model folder's files that change the result: its config and weights, and its tokenizer (the input ids).
-MODEL_FILES = (
-    "config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
-    "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "spiece.model",
-)  # fmt: skip
 
 
-# Result-defining settings added after runs were recorded, and the value a record without them ran with.
+# Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
+# a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
 ADDED_SETTINGS = {"last_layer_cls_only": False}
 
 
@@ -59,7 +57,7 @@ def model_identity(name: str) -> dict:
     folder = Path(name)
     if not folder.is_dir():
         return {"model": name}
-    files = sorted(p for p in folder.iterdir() if p.name in MODEL_FILES or p.name.startswith("model-"))
+    files = sorted(p for p in folder.iterdir() if any(fnmatch.fnmatch(p.name, x) for x in MODEL_FOLDER_PATTERNS))
     return {"model_sha256": file_sha256(files)}
 
 

@@ -10,15 +10,18 @@ from pathlib import Path
 FINISHED_MARKER = "all_results.json"
 # The settings a run started with (run_state.settings): written first, compared by every rerun.
 SETTINGS_FILE = "run_settings.json"
+# What save_pretrained writes of a model and its tokenizer (fnmatch patterns): also what identifies a model folder.
+MODEL_FOLDER_PATTERNS = [
+    "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+    "vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja",
+]  # fmt: skip
 # Every name the suite writes into an output folder (fnmatch patterns): what --overwrite_output_dir removes.
 OUTPUT_PATTERNS = [
     SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
     "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
     "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", ".*.tmp",  # .*.tmp: writes cut off
-    # save_pretrained: the model and its tokenizer
-    "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
-    "vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja",
+    *MODEL_FOLDER_PATTERNS,
 ]  # fmt: skip
 
 
