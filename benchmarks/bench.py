@@ -43,17 +43,21 @@ from sst_data import ProjectError, load_sst2, tokenize_reviews  # noqa: E402
 # final evaluation (every split, end of run), and the rest (reports, card, exit). The loop has no checkpoints, final
 # evaluation or reports: the notebook had none.
 PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final evaluation", "reports and exit"]
-# The project's contenders: a recipe and the flags added to it (fast-gpu and fast-graphs need a CUDA GPU).
+# The project's contenders: a recipe, the flags added to it and the environment added to its command (fast-gpu,
+# fast-graphs and fast-cudagraphs need a CUDA GPU).
 PROJECT = {
-    "notebook": (ROOT / "recipes" / "notebook.yaml", []),
-    "fast": (ROOT / "recipes" / "fast.yaml", []),
-    "fast-full-last-layer": (ROOT / "recipes" / "fast.yaml", ["--last_layer_cls_only", "false"]),  # what that lever gives
-    "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", []),
+    "notebook": (ROOT / "recipes" / "notebook.yaml", [], {}),
+    "fast": (ROOT / "recipes" / "fast.yaml", [], {}),
+    "fast-full-last-layer": (ROOT / "recipes" / "fast.yaml", ["--last_layer_cls_only", "false"], {}),  # that lever's worth
+    "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", [], {}),
     "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml",
-                    ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"]),
-    # CUDA graphs without Inductor's code generation, whose compilation cost fast-graphs its first epoch.
+                    ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"], {}),
+    # CUDA graphs without Inductor's code generation, whose compilation cost fast-graphs its first epoch. Static
+    # shapes (accelerate's setting; the Trainer leaves it to the environment): with dynamic ones the cudagraphs backend
+    # replays a graph recorded at 32 rows on the 22-row last batch and fails (H100, 2026-11-27; pytorch#131009).
     "fast-cudagraphs": (ROOT / "recipes" / "fast-gpu.yaml",
-                        ["--torch_compile", "true", "--torch_compile_backend", "cudagraphs"]),
+                        ["--torch_compile", "true", "--torch_compile_backend", "cudagraphs"],
+                        {"ACCELERATE_DYNAMO_USE_DYNAMIC": "false"}),
 }  # fmt: skip
 
 
@@ -102,8 +106,10 @@ def run_command(module: str, arguments: list[str], scratch: Path, name: str, env
             time.sleep(0.05)
     wall = time.monotonic() - launched
     if process.returncode:
-        tail = log.read_text().strip().splitlines()[-1:]
-        raise ProjectError(f"{module}.py failed (exit {process.returncode}): {' '.join(tail)}; its output: {log}")
+        tail = log.read_text().strip().splitlines()[-20:]
+        # Shown here too: on the GPU machine only what the caller prints comes back, not this scratch folder.
+        print(f"[{name}] the last lines of {log}:", *tail, sep="\n  ", flush=True)
+        raise ProjectError(f"{module}.py failed (exit {process.returncode}): {' '.join(tail[-1:])}; its output: {log}")
     return {"wall": wall, "imports": float(stamp.read_text()) - launched, "peak_mb": peak / 2**20}
 
 
@@ -134,7 +140,7 @@ def run_loop(model_path, data_dir, fraction, epochs, seed, device, scratch: Path
 def run_project(contender, model_path, data_dir, fraction, epochs, seed, device, scratch: Path) -> dict:
     """run_finetune.py as `contender` (a recipe and flags), as `make reproduce` runs it (checkpoints, final
     evaluations and reports included); its phases from its own files, wall time and peak memory."""
-    recipe, flags = PROJECT[contender]
+    recipe, flags, env = PROJECT[contender]
     output_dir = Path(tempfile.mkdtemp(prefix=f"{contender}-{seed}-", dir=scratch))  # a seed may run twice
     run = run_command(
         "run_finetune",
@@ -142,7 +148,7 @@ def run_project(contender, model_path, data_dir, fraction, epochs, seed, device,
          "--output_dir", str(output_dir), "--sample_fraction", str(fraction), "--num_train_epochs", str(epochs),
          "--seed", str(seed), "--split_seed", str(seed), "--data_seed", str(seed), "--disable_tqdm", "true",
          "--use_cpu", str(device == "cpu"), *flags],
-        scratch, output_dir.name, {"TORCHINDUCTOR_CACHE_DIR": str(scratch / "inductor-cache")},
+        scratch, output_dir.name, {"TORCHINDUCTOR_CACHE_DIR": str(scratch / "inductor-cache"), **env},
     )  # fmt: skip
     with open(output_dir / "epoch_stats.csv") as f:
         stats = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
@@ -238,23 +244,30 @@ def main() -> None:
     first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
     step_costs = per_step_costs(model, args.device)
     del model  # the contenders load their own
-    runs = []
+    runs, failures = [], []
     for i, seed in enumerate(args.seeds):
         order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
         for contender in order:
-            if contender == "loop":
-                run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
-            else:
-                run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
-                                  args.epochs, seed, args.device, scratch)  # fmt: skip
+            try:
+                if contender == "loop":
+                    run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
+                else:
+                    run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
+                                      args.epochs, seed, args.device, scratch)  # fmt: skip
+            except ProjectError as err:  # one contender's failure (a lever under test) keeps the others' measurements
+                failures.append(f"{contender} seed {seed}: {err}")
+                print(f"[bench] {contender:8s} seed {seed}: failed: {err}", flush=True)
+                continue
             run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
             runs.append({"contender": contender, "seed": seed, **run})
             train_s = [e["training_time"] for e in run["epochs"]]
             print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
-                  f"accuracy {run['epochs'][-1]['accuracy']:.4f}; whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
+                  f"validation s {run['phases']['validation']:.1f} in all; accuracy {run['epochs'][-1]['accuracy']:.4f}; "
+                  f"whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
 
     rows = []
-    for contender in dict.fromkeys(args.contenders):  # a contender named twice runs twice (a warm cache), one row
+    measured = {r["contender"] for r in runs}
+    for contender in dict.fromkeys(c for c in args.contenders if c in measured):  # named twice, run twice: one row
         mine = [r for r in runs if r["contender"] == contender]
         train_s = statistics.mean(e["training_time"] for r in mine for e in r["epochs"])
         achieved = 6 * non_embedding * tokens / train_s / 1e9
@@ -300,8 +313,11 @@ def main() -> None:
         phases = " | ".join(f"{r['phases'][p]:.1f}" for p in PHASES)
         print(f"| {r['contender']} | {r['wall_s']:.1f} | {phases} | {ratio} |")
     if args.json:
-        report = {"args": vars(args), "matmul_gflops": gflops, "per_step_s": step_costs, "rows": rows, "runs": runs}
+        report = {"args": vars(args), "matmul_gflops": gflops, "per_step_s": step_costs, "rows": rows, "runs": runs,
+                  "failures": failures}  # fmt: skip
         args.json.write_text(json.dumps(report, indent=2, default=str))
+    if failures:
+        raise ProjectError(f"{len(failures)} run(s) failed, the tables above hold the others: {'; '.join(failures)}")
 
 
 if __name__ == "__main__":

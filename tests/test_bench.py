@@ -10,15 +10,26 @@ import pytest
 from .conftest import ROOT
 
 
-def test_bench_quick_prints_the_side_by_side_table(tiny_model_dir, sst2_dir, tmp_path):
+def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(tiny_model_dir, sst2_dir, tmp_path):
+    """fast-gpu, refused without a GPU, stands for a lever that fails: the others are still measured and tabled, and
+    the bench ends with one line naming the failed run and why (exit 1)."""
     report = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--model", str(tiny_model_dir), "--data_dir",
-         str(sst2_dir), "--quick", "--device", "cpu", "--json", str(report)],
+         str(sst2_dir), "--quick", "--device", "cpu", "--json", str(report),
+         "--contenders", "loop", "notebook", "fast-gpu", "fast"],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "bench.py: error: 1 run(s) failed, the tables above hold the others: fast-gpu seed 42: run_finetune.py failed (exit 1): "
+    ), result.stderr[-3000:]
+    assert "GPU" in result.stderr.strip().splitlines()[-1]  # its own one-line reason, carried through
+    assert json.loads(report.read_text())["failures"] == [result.stderr.strip().splitlines()[-1].split("others: ")[1]]
     lines = result.stdout.splitlines()
+    assert "[bench] fast-gpu seed 42: failed: run_finetune.py failed (exit 1): " in result.stdout
+    shown = result.stdout.split("the last lines of ")[1].split("\n[bench] fast-gpu")[0].splitlines()  # its own output
+    assert shown[0].endswith(".log:") and shown[-1].startswith("  run_finetune.py: error: --gpu_mode on: no CUDA GPU")
     table = lines[lines.index(next(line for line in lines if line.startswith("| contender | train s/epoch"))) :][:5]
     assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
     assert "Tokenizing train.tsv:" in result.stdout and "(cached)" in result.stdout
@@ -86,3 +97,26 @@ def test_new_shape_cost_times_every_backend_group_on_unseen_lengths(tiny_model_d
     for line in lines:
         first, again = (float(part.split()[-2]) for part in line.split(", ")[1:])
         assert "18 new lengths" in line and first > 0 and again > 0
+
+
+def test_the_cudagraphs_contender_compiles_with_static_shapes(tiny_model_dir, tmp_path):
+    """Its environment reaches torch.compile through the Trainer and accelerate as dynamic=False (one graph recorded
+    per batch size), and the contender alone has it; the compilation itself needs a CUDA GPU."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench
+
+    assert [name for name, (_, _, env) in bench.PROJECT.items() if env] == ["fast-cudagraphs"]
+    _, flags, env = bench.PROJECT["fast-cudagraphs"]
+    probe = f"""
+from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+args = TrainingArguments(output_dir={str(tmp_path)!r}, use_cpu=True, report_to="none",
+                         torch_compile=True, torch_compile_backend={flags[flags.index("--torch_compile_backend") + 1]!r})
+trainer = Trainer(model=AutoModelForSequenceClassification.from_pretrained({str(tiny_model_dir)!r}), args=args)
+plugin = trainer.accelerator.state.dynamo_plugin
+print(plugin.backend.value.lower(), plugin.dynamic)
+"""
+    for added, expected in ((env, "cudagraphs False"), ({}, "cudagraphs None")):
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1", **added})  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip().splitlines()[-1] == expected
