@@ -7,11 +7,12 @@
     bash benchmarks/gpu.sh OUT                               # the GPU check, in one call (on the device machine)
 
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
-`make reproduce` runs it), `fast` (recipes/fast.yaml, the recommended settings), `fast-gpu` (its GPU form, every
-batch padded to 80) and `fast-graphs` (a lever measured, not a recipe: fast-gpu compiled into CUDA graphs, Inductor's
-cache starting empty in each benchmark, so its first run pays compilation and a second shows a warm cache). Each run
-is its own command, timed from launch to exit as a user waits for it, and split into phases. Runs alternate
-(contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
+`make reproduce` runs it), `fast` (recipes/fast.yaml, the recommended settings), `fastest` (recipes/fastest.yaml:
+fast without dropout, word embeddings frozen), `fast-gpu` (fast's GPU form, every batch padded to 80) and levers
+measured, not recipes: `fast-full-last-layer`, and `fast-graphs` and `fast-cudagraphs` (fast-gpu in CUDA graphs, with
+and without Inductor, whose cache starts empty in each benchmark, so a first run pays compilation and a second shows
+a warm cache). Each run is its own command, timed from launch to exit as a user waits for it, and split into
+phases. Runs alternate (contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
 """
 
 import argparse
@@ -49,6 +50,7 @@ PROJECT = {
     "notebook": (ROOT / "recipes" / "notebook.yaml", [], {}),
     "fast": (ROOT / "recipes" / "fast.yaml", [], {}),
     "fast-full-last-layer": (ROOT / "recipes" / "fast.yaml", ["--last_layer_cls_only", "false"], {}),  # that lever's worth
+    "fastest": (ROOT / "recipes" / "fastest.yaml", [], {}),
     "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", [], {}),
     "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml",
                     ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"], {}),
@@ -216,7 +218,7 @@ def main() -> None:
     parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
     parser.add_argument("--epochs", type=int, help="Default: the notebook recipe's.")
     parser.add_argument("--seeds", type=int, nargs="+", help="Default: the notebook recipe's seed.")
-    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast"], choices=["loop", *PROJECT])
+    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast", "fastest"], choices=["loop", *PROJECT])
     parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's (0.5: 2422 train rows).")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")

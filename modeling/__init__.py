@@ -1,5 +1,7 @@
-"""Changes to a pretrained model's computation that keep its outputs: `last_layer_cls_only`."""
+"""Changes to a pretrained model: `last_layer_cls_only` keeps its outputs; `dropout_overrides` and
+`freeze_word_embeddings` change what training computes (recipes of their own)."""
 
 from .cls_only import CLS_ONLY_MODELS, cls_only_refusal, last_layer_cls_only
+from .training_math import dropout_overrides, freeze_word_embeddings
 
-__all__ = ["CLS_ONLY_MODELS", "cls_only_refusal", "last_layer_cls_only"]
+__all__ = ["CLS_ONLY_MODELS", "cls_only_refusal", "dropout_overrides", "freeze_word_embeddings", "last_layer_cls_only"]

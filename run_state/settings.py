@@ -32,7 +32,7 @@ NOT_RESULT_DEFINING = {
 
 # Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
 # a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
-ADDED_SETTINGS = {"last_layer_cls_only": False}
+ADDED_SETTINGS = {"last_layer_cls_only": False, "dropout": None, "freeze_word_embeddings": False}
 
 
 def read_settings(path: Path) -> dict:

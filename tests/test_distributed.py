@@ -16,7 +16,6 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
-    DistilBertModel,
     Trainer,
     TrainingArguments,
     set_seed,
@@ -193,17 +192,12 @@ def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_p
 def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
     """Per-device 16 x 2 accumulation steps = batch 32, the way to keep the notebook's batch on a smaller
     device: same logged losses and weights (dropout off), as the loss is not scaled by the accumulation steps."""
-    no_dropout = tmp_path / "no-dropout"
-    DistilBertModel.from_pretrained(tiny_model_dir, dropout=0.0, attention_dropout=0.0).save_pretrained(no_dropout)
-    tokenizer.save_pretrained(no_dropout)
     sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     data = tokenize_reviews(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
 
     def train(batch_size, accumulation):
         set_seed(0)
-        model, _ = run_finetune.load_model_and_tokenizer(str(no_dropout))
-        model.config.seq_classif_dropout = 0.0
-        model.dropout.p = 0.0  # the classification head's dropout
+        model, _ = run_finetune.load_model_and_tokenizer(str(tiny_model_dir), dropout=0.0)
         args = TrainingArguments(
             output_dir=str(tmp_path / f"bs{batch_size}"), learning_rate=2e-5, max_grad_norm=1.0, num_train_epochs=1,
             per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,

@@ -82,18 +82,22 @@ def test_rerun_with_the_same_settings_resumes_whatever_the_paths_or_logging(unfi
 
 
 def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settings_alone_are_no_run(tmp_path, tiny_model_dir, sst2_dir):
-    """A run recorded before --last_layer_cls_only existed computed every position: it is the same run as one with
-    the flag false, another run than one with it true. A folder holding only the settings of a refused run (what
-    `make seeds` checks before each seed) stands in no one's way."""
+    """A run recorded before --last_layer_cls_only, --dropout and --freeze_word_embeddings existed computed every
+    position with the model's dropout and trained every weight: it is the same run as one without those flags,
+    another run than one with any of them. A folder holding only the settings of a refused run (what `make seeds`
+    checks before each seed) stands in no one's way."""
     argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "run", epochs=2)
     current = run_settings(*run_finetune.parse_args(argv))
-    older = {key: value for key, value in current.items() if key != "last_layer_cls_only"}
+    older = {key: value for key, value in current.items() if key not in ("last_layer_cls_only", "dropout", "freeze_word_embeddings")}
     run_dir = tmp_path / "run"
     (run_dir / "checkpoint-8").mkdir(parents=True)  # something to resume: the settings are compared
     (run_dir / "run_settings.json").write_text(json.dumps(older))
     check_rerun(run_dir, current)
-    with pytest.raises(ProjectError, match="other settings \\(last_layer_cls_only false → true\\)"):
-        check_rerun(run_dir, run_settings(*run_finetune.parse_args([*argv, "--last_layer_cls_only", "true"])))
+    for flags, difference in [(["--last_layer_cls_only", "true"], "last_layer_cls_only false → true"),
+                              (["--dropout", "0"], "dropout null → 0.0"),
+                              (["--freeze_word_embeddings", "true"], "freeze_word_embeddings false → true")]:  # fmt: skip
+        with pytest.raises(ProjectError, match=f"other settings \\({difference}\\)"):
+            check_rerun(run_dir, run_settings(*run_finetune.parse_args([*argv, *flags])))
     (run_dir / "checkpoint-8").rmdir()
     check_rerun(run_dir, current | {"learning_rate": 0.5})
 

@@ -44,7 +44,7 @@ def base_model_id(model_name_or_path: str, card: ModelCard | None) -> str | None
     return None
 
 
-def hyperparameters(data_args, training_args) -> dict:
+def hyperparameters(model_args, data_args, training_args) -> dict:
     devices = training_args.world_size
     per_device = training_args.per_device_train_batch_size
     accumulation = training_args.gradient_accumulation_steps
@@ -63,6 +63,8 @@ def hyperparameters(data_args, training_args) -> dict:
         "seeds (split / batch order / initialisation)": f"{data_args.split_seed} / "
         f"{training_args.data_seed if training_args.data_seed is not None else training_args.seed} / {training_args.seed}",
         "mixed precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no (fp32)",
+        "dropout": "the base model's" if model_args.dropout is None else f"{model_args.dropout:g} (every dropout setting)",
+        "word embeddings": "frozen (as pretrained)" if model_args.freeze_word_embeddings else "trained",
     }
 
 
@@ -128,7 +130,7 @@ def write_model_card(
         notebook_accuracy=NOTEBOOK_ACCURACY[-1],
         notebook_epochs=len(NOTEBOOK_ACCURACY),
         epoch_table=epoch_table,
-        hyperparameters=hyperparameters(data_args, training_args),
+        hyperparameters=hyperparameters(model_args, data_args, training_args),
         environment=environment(training_args),
         command=reproduce_command(argv, training_args.world_size),
     )
