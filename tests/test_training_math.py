@@ -3,7 +3,7 @@
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig
+from transformers import AutoConfig, AutoModelForSequenceClassification, GPT2Config, PretrainedConfig
 
 import run_finetune as run_finetune_module
 from modeling import dropout_overrides
@@ -28,6 +28,9 @@ def test_every_dropout_setting_of_each_model_family_is_found(minilm_dir, tiny_mo
     }  # fmt: skip
     assert dropout_overrides(AutoConfig.from_pretrained(tiny_model_dir), 0.05) == {
         "dropout": 0.05, "attention_dropout": 0.05, "seq_classif_dropout": 0.05, "qa_dropout": 0.05  # qa: unused here
+    }  # fmt: skip
+    assert dropout_overrides(GPT2Config(), 0.0) == {  # another naming: none may be missed, or dropout stays on
+        "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "summary_first_dropout": 0.0
     }  # fmt: skip
     assert dropout_overrides(PretrainedConfig(), 0.0) == {}  # run_finetune refuses --dropout for such a model
 
