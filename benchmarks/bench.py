@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Side by side, one run after another: the notebook's loop vs the project's training commands, on the same model and split.
 
-    python benchmarks/bench.py --model PATH                  # 4 epochs, seed 42, every contender
-    python benchmarks/bench.py --model PATH --quick          # a check in a few minutes (20% sample, 1 epoch)
-    python benchmarks/bench.py --model distilbert-base-random --device cuda --seeds 42 43 44
+    python -m benchmarks.bench --model PATH                  # 4 epochs, seed 42, every contender
+    python -m benchmarks.bench --model PATH --quick          # a check in a few minutes (20% sample, 1 epoch)
+    python -m benchmarks.bench --model distilbert-base-random --device cuda --seeds 42 43 44
     bash benchmarks/gpu.sh OUT                               # the GPU check, in one call (on the device machine)
 
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
@@ -30,14 +30,13 @@ import psutil
 import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_seed
 
+from errors import ProjectError, exit_in_one_line
+from sst_data import load_sst2, tokenize_reviews
+from training import load_model_and_tokenizer
+
+from .notebook_loop import notebook_data
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from notebook_loop import notebook_data  # noqa: E402
-
-import run_finetune  # noqa: E402
-from run_state import exit_in_one_line  # noqa: E402
-from sst_data import ProjectError, load_sst2, tokenize_reviews  # noqa: E402
 
 # Where a command's wall time goes: imports (launch until the interpreter has imported the command), setup (data,
 # tokenization, model), training and per-epoch validation (summed over epochs), checkpoints (the rest of train()),
@@ -83,7 +82,7 @@ def matmul_gflops(device: str, n: int = 1024, repeats: int = 20) -> float:
 # A command run as its `__main__` would run it, noting the moment its imports are done: time.monotonic() reads
 # CLOCK_MONOTONIC, one clock for every process on Linux, so launch to that moment is the start-up the user waits.
 TIMED = (
-    "import importlib, sys, time; from pathlib import Path; from run_state import exit_in_one_line; "
+    "import importlib, sys, time; from pathlib import Path; from errors import exit_in_one_line; "
     "name, stamp = sys.argv[1:3]; module = importlib.import_module(name); Path(stamp).write_text(repr(time.monotonic())); "
     "sys.argv = [name + '.py', *sys.argv[3:]]; exit_in_one_line(module.main, name + '.py')"
 )
@@ -93,8 +92,7 @@ def run_command(module: str, arguments: list[str], scratch: Path, name: str, env
     """Run `module`'s command with `arguments` (and `env` added), output to scratch/<name>.log: its wall seconds from
     launch to exit (the last file written), the seconds until its imports were done, and its peak resident memory in MB."""
     stamp, log = scratch / f"{name}.imported", scratch / f"{name}.log"
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), str(ROOT / "benchmarks"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     peak, launched = 0, time.monotonic()
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-c", TIMED, module, str(stamp), *arguments], cwd=ROOT, env=env,
@@ -128,7 +126,7 @@ def run_loop(model_path, data_dir, fraction, epochs, seed, device, scratch: Path
     """benchmarks/notebook_loop.py as one command; its phases, wall time and peak memory."""
     stats = scratch / f"loop-{seed}.json"
     run = run_command(
-        "notebook_loop", ["--model", str(model_path), "--data_dir", str(data_dir), "--sample_fraction", str(fraction),
+        "benchmarks.notebook_loop", ["--model", str(model_path), "--data_dir", str(data_dir), "--sample_fraction", str(fraction),
                           "--epochs", str(epochs), "--seed", str(seed), "--device", device, "--json", str(stats)],
         scratch, f"loop-{seed}",
     )  # fmt: skip
@@ -240,7 +238,7 @@ def main() -> None:
         model_path = random_distilbert(scratch / "distilbert-base-random", args.tokenizer)
 
     gflops = matmul_gflops(args.device)
-    model, tokenizer = run_finetune.load_model_and_tokenizer(str(model_path))
+    model, tokenizer = load_model_and_tokenizer(str(model_path))
     train_rows = len(split["train"])
     tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
     first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
@@ -323,4 +321,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_in_one_line(main, "bench.py")
+    exit_in_one_line(main, "python -m benchmarks.bench")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Serving on this CPU, side by side in one process: PyTorch eager vs ONNX Runtime fp32 vs ONNX Runtime int8.
 
-    python benchmarks/bench_predict.py --output_dir outputs/minilm     # make bench-predict OUTPUT_DIR=outputs/minilm
-    python benchmarks/bench_predict.py --output_dir RUN --files ../shared/data/sst2/dev.tsv heldout.tsv --rounds 3
+    python -m benchmarks.bench_predict --output_dir outputs/minilm     # make bench-predict OUTPUT_DIR=outputs/minilm
+    python -m benchmarks.bench_predict --output_dir RUN --files ../shared/data/sst2/dev.tsv heldout.tsv --rounds 3
 
 Correctness, on each labelled file (default: the official dev split): every backend's accuracy at batch 32 and,
 against PyTorch's, the largest |difference| of a class probability and the reviews labelled differently.
@@ -25,15 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from errors import exit_in_one_line
+from inference import Classifier, read_input
+from inference.export import export_run
+from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run
+from training_report import probabilities
 
-from bench import matmul_gflops  # noqa: E402
-
-from inference import Classifier, probabilities, read_input  # noqa: E402
-from inference.export import export_run  # noqa: E402
-from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run  # noqa: E402
-from run_state import exit_in_one_line  # noqa: E402
+from .bench import ROOT, matmul_gflops
 
 NAMES = {"torch": "PyTorch eager", "onnx": "ONNX fp32", "onnx-int8": "ONNX int8"}
 
@@ -199,4 +197,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_in_one_line(main, "bench_predict.py")
+    exit_in_one_line(main, "python -m benchmarks.bench_predict")

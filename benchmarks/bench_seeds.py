@@ -2,8 +2,8 @@
 """What a seed study costs beyond its runs: `run_seeds.py` over N seeds against the same N runs of `run_finetune.py`
 launched one by one, side by side on the same model, recipe and data.
 
-    python benchmarks/bench_seeds.py --model PATH --data_dir ../shared/data/sst2          # 3 seeds, 1 epoch on 20%
-    python benchmarks/bench_seeds.py --model PATH --data_dir D --recipe recipes/fast.yaml --epochs 4 --sample_fraction 0.5
+    python -m benchmarks.bench_seeds --model PATH --data_dir ../shared/data/sst2          # 3 seeds, 1 epoch on 20%
+    python -m benchmarks.bench_seeds --model PATH --data_dir D --recipe recipes/fast.yaml --epochs 4 --sample_fraction 0.5
 
 Each side starts from its own empty `datasets` cache, so both pay the first reading and tokenization. The study
 pays the interpreter, imports and data loading once; the separate runs pay them once each.
@@ -11,18 +11,14 @@ pays the interpreter, imports and data loading once; the separate runs pay them 
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from errors import exit_in_one_line
 
-from bench import matmul_gflops, run_command  # noqa: E402
-
-from run_state import exit_in_one_line  # noqa: E402
+from .bench import ROOT, matmul_gflops, run_command
 
 
 def in_run_seconds(run_dir: Path) -> float:
@@ -72,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_in_one_line(main, "bench_seeds.py")
+    exit_in_one_line(main, "python -m benchmarks.bench_seeds")

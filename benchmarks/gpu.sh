@@ -3,7 +3,7 @@
 # httpx2. Here, first (project virtualenv active):
 #     ../shared/device/pack.sh && pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
 #         --platform manylinux2014_x86_64 -d .device-carry/wheels httpx2==2.16.2 httpcore2==2.16.2 truststore==0.10.5
-# then run, with .device-carry carried (under 10 minutes; the last measured runs are in BENCHMARKS.md, "GPU"):
+# then run, with .device-carry carried (under 10 minutes; the last measured runs are in docs/lab-notes.md, "GPU"):
 #     bash benchmarks/gpu.sh "$OUT"     # a try on a CPU: bash benchmarks/gpu.sh OUT --quick --device cpu --model M --contenders loop
 # Each step under its own time limit (the two fill a 10-minute call), every log kept in OUT:
 #   1. time: DistilBERT-base shape, random weights: the notebook loop, the notebook and fast-gpu recipes, and
@@ -26,7 +26,7 @@ export PYTHONPATH=/tmp/site:$PWD HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 } 2>&1 | tee "$out/machine.txt"
 bench() {  # name, seconds, bench.py flags
     local name=$1 limit=$2; shift 2
-    timeout "$limit" python3 benchmarks/bench.py --data_dir $carry/data/sst2 --json "$out/$name.json" "$@" 2>&1 | tee "$out/$name.log"
+    timeout "$limit" python3 -m benchmarks.bench --data_dir $carry/data/sst2 --json "$out/$name.json" "$@" 2>&1 | tee "$out/$name.log"
 }
 bench distilbert 240 --model distilbert-base-random --tokenizer $carry/minilm \
     --contenders loop notebook fast-gpu fast-cudagraphs "$@"

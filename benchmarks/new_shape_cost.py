@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What a batch of a new length costs the first time, per attention backend: why the GPU recipe pads to 80.
 
-    python benchmarks/new_shape_cost.py --model PATH          # on a CUDA GPU (bf16 autocast, as gpu_mode sets)
+    python -m benchmarks.new_shape_cost --model PATH          # on a CUDA GPU (bf16 autocast, as gpu_mode sets)
 
 One training step (forward and backward, batch 32) at each of 18 lengths, then the same lengths again; each group
 of backends gets lengths it has not seen. Backends as `torch.nn.attention.sdpa_kernel` names them; on a CPU the
@@ -9,17 +9,13 @@ backend choice hardly matters and the steps run in fp32.
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import run_finetune  # noqa: E402
-from run_state import exit_in_one_line  # noqa: E402
+from errors import exit_in_one_line
+from training import load_model_and_tokenizer
 
 ALL = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 GROUPS = {"warm-up (every backend)": ALL, "every backend (the default)": ALL, "without cuDNN": ALL[1:], "math only": ALL[3:]}
@@ -30,7 +26,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="Local model folder.")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
-    model, _ = run_finetune.load_model_and_tokenizer(args.model)
+    model, _ = load_model_and_tokenizer(args.model)
     model.to(args.device)
     labels = torch.zeros(32, dtype=torch.long, device=args.device)
 
@@ -52,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_in_one_line(main, "new_shape_cost.py")
+    exit_in_one_line(main, "python -m benchmarks.new_shape_cost")

@@ -4,12 +4,11 @@ Pad to 80, fp32, `torch.optim.AdamW(lr=2e-5, eps=1e-8)` (the notebook's `transfo
 linear schedule without warmup, clip 1.0, batch 32 in random order, `loss.item()` every step, and
 validation after each epoch. Only its accuracy is exact (the notebook averaged per-batch accuracies).
 
-    python benchmarks/notebook_loop.py --model PATH --data_dir D --json stats.json   # the whole run, as a command
+    python -m benchmarks.notebook_loop --model PATH --data_dir D --json stats.json   # the whole run, as a command
 """
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -18,11 +17,9 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import run_finetune  # noqa: E402
-from run_state import exit_in_one_line  # noqa: E402
-from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews  # noqa: E402
+from errors import exit_in_one_line
+from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from training import load_model_and_tokenizer, parse_args
 
 
 def padded_tensors(dataset, max_length: int) -> TensorDataset:
@@ -86,7 +83,7 @@ def notebook_data(data_dir, fraction=None, seed=None):
     """The notebook recipe's data and training settings (`fraction`, when given, as the sample fraction), and its split
     of train.tsv (`seed`, or the recipe's split seed)."""
     overrides = ["--sample_fraction", str(fraction)] if fraction is not None else []
-    _, data, training = run_finetune.parse_args(["--data_dir", str(data_dir), *overrides])
+    _, data, training = parse_args(["--data_dir", str(data_dir), *overrides])
     sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
     return data, training, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
 
@@ -106,7 +103,7 @@ def main() -> None:
     start = time.perf_counter()
     data, training, split = notebook_data(args.data_dir, args.sample_fraction, args.seed)
     set_seed(training.seed if args.seed is None else args.seed)
-    model, tokenizer = run_finetune.load_model_and_tokenizer(args.model)
+    model, tokenizer = load_model_and_tokenizer(args.model)
     train_set, validation_set = (
         padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length)
         for s in ("train", "validation")
@@ -118,4 +115,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    exit_in_one_line(main, "notebook_loop.py")
+    exit_in_one_line(main, "python -m benchmarks.notebook_loop")

@@ -1,8 +1,9 @@
 """Using a finished run: predict on new text (`python -m inference.predict`) with PyTorch or ONNX Runtime, and export
 it for CPU serving (`python -m inference.export`: ONNX fp32 and int8)."""
 
-from .backends import Classifier, probabilities
+from .backends import Classifier
 from .inputs import Reviews, read_input
+from .outputs import predictions_tsv
 from .runs import BACKENDS, InferenceError, check_finished_run
 
-__all__ = ["BACKENDS", "Classifier", "InferenceError", "Reviews", "check_finished_run", "probabilities", "read_input"]
+__all__ = ["BACKENDS", "Classifier", "InferenceError", "Reviews", "check_finished_run", "predictions_tsv", "read_input"]

@@ -89,8 +89,3 @@ class Classifier:
             rows = {name: [encoded[name][i] for i in batch] for name in encoded}
             logits[batch] = self.run(dict(self.tokenizer.pad(rows, return_tensors="np")))
         return logits, truncated
-
-
-def probabilities(logits: np.ndarray) -> np.ndarray:
-    """Softmax over the classes, in float64."""
-    return torch.from_numpy(logits.astype(np.float64)).softmax(-1).numpy()

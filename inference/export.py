@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser
 
-from run_state import exit_in_one_line
-from training_report import add_onnx_usage
+from errors import exit_in_one_line, one_line_errors
+from run_folder import CARD_INPUTS
+from training_report import write_model_card
 
 from .backends import onnx_runner
 from .runs import ONNX_FILES, ONNX_FOLDER, InferenceError, check_finished_run
@@ -78,7 +79,7 @@ def export_fp32(model, tokenizer, path: Path) -> None:
 def quantize_int8(fp32: Path, int8: Path) -> None:
     """Dynamic quantization: int8 weights for every MatMul, one scale per output channel, activations quantized at
     run time. The embeddings stay fp32: quantizing their table too saves 34 MB but no time, and cost 1.2 points of
-    dev accuracy on the notebook recipe's MiniLM, as one scale per tensor did (BENCHMARKS.md)."""
+    dev accuracy on the notebook recipe's MiniLM, as one scale per tensor did (docs/lab-notes.md)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # Its advice to pre-process first (symbolic shape inference) fails on the dynamo exporter's graph: not taken.
@@ -97,6 +98,9 @@ def largest_difference(model, tokenizer, path: Path) -> float:
 def export_run(run: Path) -> Path:
     """Write `run`/onnx/; it appears whole or not at all (built beside it, checked, then renamed into place)."""
     run = check_finished_run(run)
+    if not (run / CARD_INPUTS).is_file():
+        raise InferenceError(f"{run}: finished by an older version of the suite (no {CARD_INPUTS}), whose card cannot "
+                             "be given the export's section; train the run again with this version, then export")  # fmt: skip
     model = AutoModelForSequenceClassification.from_pretrained(run, use_safetensors=True, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(run)
     target = run / ONNX_FOLDER
@@ -121,12 +125,16 @@ def export_run(run: Path) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    add_onnx_usage(run, ONNX_FOLDER, ONNX_FILES["onnx"], ONNX_FILES["onnx-int8"])
+    files = {"fp32": ONNX_FILES["onnx"], "int8": ONNX_FILES["onnx-int8"]}
+    sizes = {f"{kind}_mb": round((target / name).stat().st_size / 2**20, 1) for kind, name in files.items()}
+    label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    write_model_card(run, onnx={"folder": ONNX_FOLDER, **files, **sizes, "label_names": label_names})
     return target
 
 
 def main(argv=None) -> None:
-    (args,) = HfArgumentParser(ExportArguments, prog=PROG, description=__doc__).parse_args_into_dataclasses(argv)
+    parser = one_line_errors(HfArgumentParser(ExportArguments, prog=PROG, description=__doc__))
+    (args,) = parser.parse_args_into_dataclasses(argv)
 
     ###############
     # Export, quantize, check

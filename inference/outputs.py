@@ -1,17 +1,14 @@
-"""What prediction writes: the predictions TSV, and for labelled input the dev split's evaluation (scores, report,
-confusion matrix, misclassified reviews) through the project's metric module and report writers."""
+"""What prediction writes: the predictions TSV, and for labelled input its evaluation (scores, report, confusion
+matrix, misclassified reviews) through the same scoring and report writers as a run's splits."""
 
 import json
 from pathlib import Path
 
-import evaluate
 import numpy as np
-from transformers.trainer_utils import PredictionOutput
 
-from metrics import CLASSIFICATION
-from training_report import Split, evaluation_markdown, write_atomic, write_split_evaluation
+from run_folder import write_atomic
+from training_report import Split, cross_entropy, evaluation_markdown, probabilities, score, write_split_evaluation
 
-from .backends import probabilities
 from .inputs import Reviews
 
 
@@ -33,23 +30,18 @@ def gold_ids(reviews: Reviews, label_names: list[str]) -> np.ndarray:
     return np.array([label_names.index(label) for label in reviews.labels])
 
 
-def score(reviews: Reviews, logits: np.ndarray, label_names: list[str]) -> dict:
-    """The metric module's scores against the gold labels, plus the cross-entropy `loss` and `samples`, as the run
-    reports each evaluated split."""
+def score_reviews(reviews: Reviews, logits: np.ndarray, label_names: list[str]) -> dict:
+    """The scores against the gold labels and the cross-entropy `loss`, as a run reports each evaluated split."""
     references = gold_ids(reviews, label_names)
-    metric = evaluate.load(CLASSIFICATION)
-    scores = metric.compute(predictions=logits.argmax(-1), references=references, label_names=label_names)
-    loss = -np.log(probabilities(logits)[np.arange(len(references)), references]).mean()
-    return scores | {"loss": float(loss), "samples": len(references)}
+    return score(logits, references, label_names) | {"loss": cross_entropy(logits, references)}
 
 
 def write_evaluation(path: Path, prefix: str, reviews: Reviews, logits, scores: dict, label_names: list[str]) -> None:
     """Beside the predictions `path`, what the run writes for each split: `{prefix}_evaluation.md` (the report),
     `{prefix}_results.json` (its scalars), `{prefix}_confusion_matrix.png`, `{prefix}_misclassified.tsv`."""
     folder = Path(path).parent
-    output = PredictionOutput(predictions=logits, label_ids=gold_ids(reviews, label_names), metrics=None)
     split = Split(prefix, title=prefix)
-    write_split_evaluation(folder, split, reviews.texts, output, scores, label_names)
+    write_split_evaluation(folder, split, reviews.texts, logits, gold_ids(reviews, label_names), scores, label_names)
     scalars = {f"{prefix}_{key}": value for key, value in scores.items() if isinstance(value, (int, float))}
     write_atomic(folder / f"{prefix}_results.json", json.dumps(scalars, indent=4, sort_keys=True))
     write_atomic(folder / f"{prefix}_evaluation.md", evaluation_markdown({prefix: scores}, {prefix: split}, label_names))

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from transformers import HfArgumentParser
 
-from run_state import exit_in_one_line
-from sst_data import ProjectError
-from training_report import Split, evaluation_markdown, write_atomic
+from errors import ProjectError, exit_in_one_line, one_line_errors
+from run_folder import write_atomic
+from training_report import Split, evaluation_markdown
 
 from .backends import Classifier
 from .inputs import read_input
-from .outputs import predictions_tsv, score, write_evaluation
+from .outputs import predictions_tsv, score_reviews, write_evaluation
 from .runs import BACKENDS
 
 PROG = "python -m inference.predict"
@@ -61,9 +61,9 @@ class PredictArguments:
 
 
 def parse_args(argv=None) -> PredictArguments:
-    parser = HfArgumentParser(
+    parser = one_line_errors(HfArgumentParser(
         PredictArguments, prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ))
     try:
         (args,) = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
     except ValueError as err:  # the dataclass's own checks
@@ -98,7 +98,7 @@ def main(argv=None) -> None:
     ###############
     if reviews.labels is not None:
         prefix = Path(reviews.where if to_stdout else args.predictions).stem
-        scores = score(reviews, logits, classifier.label_names)
+        scores = score_reviews(reviews, logits, classifier.label_names)
         print(evaluation_markdown({prefix: scores}, {prefix: Split(prefix, title=prefix)}, classifier.label_names), file=log)
 
     ###############

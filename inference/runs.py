@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from sst_data import ProjectError
-from training_report import FINISHED_MARKER
+from errors import ProjectError
+from run_folder import FINISHED_MARKER
 
 MODEL_FILES = ("config.json", "model.safetensors")
 ONNX_FOLDER = "onnx"

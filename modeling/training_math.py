@@ -1,5 +1,5 @@
 """Changes to what training computes, for a recipe of their own (never the notebook's): the dropout probability and
-frozen word embeddings. Each costs its own accuracy row in BENCHMARKS.md; transformers has a setting for neither
+frozen word embeddings. Each costs its own accuracy row in docs/lab-notes.md ("Changing the math"); transformers has a setting for neither
 across models (dropout goes by a different name in each config), hence these two helpers."""
 
 

@@ -3,11 +3,10 @@ SST release (PTB trees) converted into those TSV files (`python -m sst_data`).""
 
 from .builder import data_fingerprint, unlabelled_test
 from .prepare import dev_split, load_sst2, longest_first, notebook_sample, notebook_split, tokenize_reviews
-from .schema import LABEL_NAMES, ProjectError, SSTDataError
+from .schema import LABEL_NAMES, SSTDataError
 
 __all__ = [
     "LABEL_NAMES",
-    "ProjectError",
     "SSTDataError",
     "data_fingerprint",
     "load_sst2",

@@ -11,8 +11,10 @@ import codecs
 import re
 from pathlib import Path
 
+from errors import ProjectError, exit_in_one_line
+
 from .download import STANFORD_SHA256, STANFORD_URL, download_verified
-from .schema import SPLIT_FILES, ProjectError
+from .schema import SPLIT_FILES
 from .trees import NOTEBOOK_ENCODING, convert_release
 
 
@@ -70,6 +72,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    from run_state import exit_in_one_line  # the entry points' one channel (run_state itself builds on sst_data)
-
     exit_in_one_line(main, "python -m sst_data")

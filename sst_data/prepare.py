@@ -6,8 +6,10 @@ from pathlib import Path
 import datasets
 import numpy as np
 
+from errors import ProjectError
+
 from .builder import SST2, cache_fingerprint
-from .schema import HEADER, ProjectError, SSTDataError
+from .schema import HEADER, SSTDataError
 
 
 def load_sst2(

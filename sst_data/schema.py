@@ -1,16 +1,13 @@
 """Names shared by the TSV reader, the tree converter and the run: the files' layout, the labels, the splits,
-and the project's error type."""
+and the data's error type."""
+
+from errors import ProjectError
 
 LABEL_NAMES = ["negative", "positive"]
 LABEL_IDS = ["0", "1"]  # GLUE's SST-2 layout: 0 negative, 1 positive
 HEADER = ("review", "label")
 # dev.tsv and test.tsv are optional; train.tsv is required.
 SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
-
-
-class ProjectError(Exception):
-    """Something the user can fix: the message is one line saying what is wrong and what to do. Helpers raise
-    it (or a subclass); each entry point prints it once as `<prog>: error: <message>` and exits non-zero."""
 
 
 class SSTDataError(ProjectError, ValueError):

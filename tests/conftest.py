@@ -14,6 +14,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup  # noqa: E402
 
+from training import Run, parse_args, train  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SST2_DIR = ROOT.parent / "shared" / "data" / "sst2"  # real data, never copied into the repo
 SST_TREES_DIR = ROOT.parent / "shared" / "data" / "sst-trees"  # the official release's train.txt, dev.txt
@@ -30,6 +32,11 @@ def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None, *
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
         **kwargs,
     )
+
+
+def train_run(argv) -> Run:
+    """One run through the library, as `run_finetune.py ARGV` trains it: `training.train` on the parsed arguments."""
+    return train(*parse_args([str(arg) for arg in argv]))
 
 
 def sst_data_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,19 +7,19 @@ from dataclasses import fields
 import pytest
 import torch
 
-import run_finetune
-from sst_data import ProjectError
+from errors import ProjectError
+from training import DataArguments, ModelArguments, load_model_and_tokenizer, parse_args
 
-from .conftest import model_folder_without
+from .conftest import model_folder_without, train_run
 
 
 def test_help_describes_every_setting_of_ours(capsys):
     """argparse formats each help text with %: a bare one in ours would crash --help (it did, for "13%")."""
     with pytest.raises(SystemExit) as stop:
-        run_finetune.parse_args(["--help"])
+        parse_args(["--help"])
     assert stop.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    for dataclass_type in (run_finetune.ModelArguments, run_finetune.DataArguments):
+    for dataclass_type in (ModelArguments, DataArguments):
         for setting in fields(dataclass_type):
             assert " ".join(setting.metadata["help"].replace("%%", "%").split()) in text, setting.name
 
@@ -39,14 +39,19 @@ def test_help_describes_every_setting_of_ours(capsys):
         (["--validation_fraction=-0.3"], "--validation_fraction -0.3: must be in (0, 1)"),
         (["--max_length", "2"], "--max_length 2: must be at least 3 (and at most the model's limit)"),
         (["--text_column", "label"], "--text_column and --label_column are both 'label': name two columns"),
-        (["--do_train"], "--do_train: this script always trains, validates each epoch and evaluates; drop the flag"),
-        (["--do_eval"], "--do_eval: this script always trains, validates each epoch and evaluates; drop the flag"),
-        (["--do_predict"], "--do_predict: this script always trains, validates each epoch and evaluates; drop the flag"),
+        (["--do_train"], "--do_train: a run always trains, validates each epoch and evaluates; drop the flag"),
+        (["--do_eval"], "--do_eval: a run always trains, validates each epoch and evaluates; drop the flag"),
+        (["--do_predict"], "--do_predict: a run always trains, validates each epoch and evaluates; drop the flag"),
+        (["--seed", "-5"], "--seed -5: seeds are integers from 0 to 4294967295"),
+        (["--data_seed", "4294967296"], "--data_seed 4294967296: seeds are integers from 0 to 4294967295"),
+        (["--split_seed", "-1"], "--split_seed -1: seeds are integers from 0 to 4294967295"),
+        (["--num_train_epochs", "four"], "argument --num_train_epochs: invalid float value: 'four'"),
+        (["--hub_model_id", "bad", "id"], "unrecognized arguments: id; see --help (a value with spaces needs quotes)"),
     ],
 )
 def test_setting_that_cannot_mean_anything_is_refused_while_parsing(argv, message):
     with pytest.raises(ProjectError) as err:
-        run_finetune.parse_args(argv)
+        parse_args(argv)
     assert str(err.value) == message
 
 
@@ -59,7 +64,7 @@ def run_error(tiny_model_dir, sst2_dir, tmp_path):
         defaults = ["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir),
                     "--output_dir", str(output_dir)]  # fmt: skip
         with pytest.raises(ProjectError) as err:
-            run_finetune.main([*defaults, *argv])
+            train_run([*defaults, *argv])
         message = str(err.value)
         assert "\n" not in message
         assert not list(output_dir.glob("checkpoint-*")) and not (output_dir / "model.safetensors").exists()
@@ -148,5 +153,5 @@ def test_model_code_runs_only_with_trust_remote_code(run_error, tiny_model_dir, 
         "unless asked; pass --trust_remote_code if you trust that code"
     )
     assert not marker.exists()
-    model, _ = run_finetune.load_model_and_tokenizer(str(folder), trust_remote_code=True)
+    model, _ = load_model_and_tokenizer(str(folder), trust_remote_code=True)
     assert marker.exists() and type(model).__name__ == "CustomModel"  # the flag does run it

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from datasets import ClassLabel, Value
 
-from sst_data import ProjectError, SSTDataError, dev_split, load_sst2, notebook_sample, notebook_split
+from errors import ProjectError
+from sst_data import SSTDataError, dev_split, load_sst2, notebook_sample, notebook_split
 
 from .conftest import run_finetune, write_tsv
 

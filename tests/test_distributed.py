@@ -21,8 +21,9 @@ from transformers import (
     set_seed,
 )
 
-import run_finetune
-from sst_data import ProjectError, load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from errors import ProjectError
+from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from training import load_model_and_tokenizer, parse_args
 
 from .conftest import ROOT, fingerprints, free_port
 
@@ -100,8 +101,9 @@ def test_only_the_main_process_writes_and_reports(ddp_run):
     ]  # fmt: skip
     assert sorted(p.name for p in output_dir.iterdir()) == sorted([
         "README.md", "all_results.json", "checkpoint-76", "config.json", "epoch_stats.csv", "epoch_stats.md",
-        "eval_results.json", "model.safetensors", "run_settings.json", "runs", "tokenizer.json", "tokenizer_config.json",
-        "train_results.json", "trainer_state.json", "training_args.bin", "training_curves.png", *evaluation,
+        "eval_results.json", "model.safetensors", "model_card.json", "run_settings.json", "runs", "tokenizer.json",
+        "tokenizer_config.json", "train_results.json", "trainer_state.json", "training_args.bin", "training_curves.png",
+        *evaluation,
     ])  # fmt: skip
     assert len(list((output_dir / "runs").rglob("events.out.tfevents.*"))) == 1  # TensorBoard: one writer
     newest = max(output_dir.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
@@ -139,7 +141,8 @@ def test_dry_run_lists_the_upload_and_the_card_tells_the_truth(ddp_run, tiny_mod
     assert (output_dir / "epoch_stats.md").read_text() in text
     assert "| batch size | 32 (16 per device x 2 device(s) x 1 accumulation step(s)) |" in text
     assert "| devices | 2 x cpu |" in text and "| transformers | 5." in text
-    assert "accelerate launch --multi_gpu --num_processes 2 run_finetune.py --use_cpu --model_name_or_path" in text
+    assert "accelerate launch --multi_gpu --num_processes 2 run_finetune.py --config recipes/notebook.yaml --model_name_or_path" in text
+    assert "--use_cpu true" in text and "--per_device_train_batch_size 16" in text
     assert str(tiny_model_dir) not in text  # a local base model: its folder's name, never the machine's path
     assert f"--model_name_or_path {tiny_model_dir.name} " in text
     assert f'model="{REPO_ID}"' in text
@@ -185,7 +188,7 @@ def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_p
         (["--push_to_hub", "--hub_model_id", REPO_ID], "--push_to_hub: no Hugging Face token; set HF_TOKEN or run"),
     ]:
         with pytest.raises(ProjectError) as err:
-            run_finetune.parse_args(flags)
+            parse_args(flags)
         assert str(err.value).startswith(expected) and FAKE_TOKEN not in str(err.value)
 
 
@@ -197,7 +200,7 @@ def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_d
 
     def train(batch_size, accumulation):
         set_seed(0)
-        model, _ = run_finetune.load_model_and_tokenizer(str(tiny_model_dir), dropout=0.0)
+        model, _ = load_model_and_tokenizer(str(tiny_model_dir), dropout=0.0)
         args = TrainingArguments(
             output_dir=str(tmp_path / f"bs{batch_size}"), learning_rate=2e-5, max_grad_norm=1.0, num_train_epochs=1,
             per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
@@ -216,6 +219,6 @@ def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_d
 def test_tracking_is_chosen_in_the_recipe_or_on_the_command_line(tmp_path):
     recipe = tmp_path / "tracked.yaml"
     recipe.write_text((ROOT / "recipes" / "notebook.yaml").read_text().replace("report_to: none", "report_to: tensorboard"))
-    assert run_finetune.parse_args(["--config", str(recipe)])[2].report_to == ["tensorboard"]
-    assert run_finetune.parse_args(["--report_to", "tensorboard"])[2].report_to == ["tensorboard"]
-    assert run_finetune.parse_args([])[2].report_to == []  # the notebook recipe: none
+    assert parse_args(["--config", str(recipe)])[2].report_to == ["tensorboard"]
+    assert parse_args(["--report_to", "tensorboard"])[2].report_to == ["tensorboard"]
+    assert parse_args([])[2].report_to == []  # the notebook recipe: none

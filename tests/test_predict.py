@@ -12,12 +12,12 @@ import pytest
 from huggingface_hub import ModelCard
 from transformers import pipeline
 
-from inference import Classifier, InferenceError, probabilities
+from inference import Classifier, InferenceError
 from inference.export import export_run
 from inference.predict import PROG
 from inference.predict import main as predict_main
 from sst_data import SSTDataError, load_sst2, notebook_sample
-from training_report import push_run
+from training_report import probabilities, push_run
 
 from .conftest import ROOT, predict
 
@@ -287,9 +287,9 @@ def test_bench_predict_prints_the_side_by_side_tables(exported, sst2_dir, tmp_pa
     small.write_text("".join((sst2_dir / "dev.tsv").read_text().splitlines(keepends=True)[:101]))
     report = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_predict.py"), "--output_dir", str(exported),
+        [sys.executable, "-m", "benchmarks.bench_predict", "--output_dir", str(exported),
          "--files", str(small), "--quick", "--no_levers", "--json", str(report)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     measured = json.loads(report.read_text())

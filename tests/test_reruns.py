@@ -13,10 +13,8 @@ import time
 import pytest
 from tqdm.auto import tqdm
 
-from run_state import last_complete_checkpoint
-from run_state.signals import Interrupted, exit_in_one_line
-from sst_data import ProjectError
-from training_report.outputs import atomic_path
+from errors import Interrupted, ProjectError, exit_in_one_line
+from run_folder import atomic_path, last_complete_checkpoint
 
 from .conftest import ROOT, history_without_timings, outcome, run_finetune, short_run
 
@@ -69,7 +67,7 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, ss
     assert (
         f"run_finetune.py: error: training stopped at step {int(checkpoint.name.split('-')[1]) + STEPS_PER_EPOCH}: "
         "Error while serializing: I/O error: File too large (os error 27); "
-        f"fix that and rerun the same command to resume from {checkpoint}: python {ROOT / 'run_finetune.py'} "
+        f"fix that and rerun the same command to resume from {checkpoint}\n"
     ) in full_disk.stderr  # the progress bar, left open, may redraw after it
     assert last_complete_checkpoint(output_dir) == checkpoint
 
@@ -109,7 +107,7 @@ def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_r
     checkpoint = last_complete_checkpoint(output_dir)
     assert line == (
         f"run_finetune.py: interrupted by {signal.Signals(signum).name} at step {step}; rerun the same command to "
-        f"resume from {checkpoint}: python {ROOT / 'run_finetune.py'} {' '.join(arguments)}"
+        f"resume from {checkpoint}"
     )
     assert not (output_dir / "all_results.json").exists()
     resumed = run_finetune(*arguments)  # the command it names resumes to the uninterrupted run's result

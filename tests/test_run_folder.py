@@ -3,17 +3,20 @@ run, overwriting leaves nothing stale, the finished marker is written last, and 
 is refused before anything loads."""
 
 import json
+import logging
 import shutil
 
 import pytest
 
-import run_finetune
+import run_folder.files
+import training.run
 import training_report.model_card
-from run_state import check_rerun, run_settings
-from sst_data import ProjectError
+from errors import ProjectError
+from run_folder import check_rerun, run_settings
+from training import evaluate_splits, fit, parse_args, setup, write_reports
 from training_report import push_run
 
-from .conftest import outcome, short_run, write_tsv
+from .conftest import outcome, short_run, train_run, write_tsv
 
 WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
 
@@ -22,7 +25,7 @@ WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_ou
 def unfinished(tmp_path_factory, tiny_model_dir, sst2_dir):
     """A 2-epoch run whose last writes were cut off: checkpoints and settings on disk, no all_results.json."""
     output_dir = tmp_path_factory.mktemp("unfinished") / "out"
-    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))
+    train_run(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))
     finished = outcome(output_dir)
     (output_dir / "all_results.json").unlink()
     return output_dir, finished
@@ -30,7 +33,7 @@ def unfinished(tmp_path_factory, tiny_model_dir, sst2_dir):
 
 def refusal(*argv) -> str:
     with pytest.raises(ProjectError) as err:
-        run_finetune.main(list(argv))
+        train_run(list(argv))
     return str(err.value)
 
 
@@ -75,8 +78,9 @@ def test_rerun_with_other_settings_is_refused_naming_each_difference(unfinished,
 def test_rerun_with_the_same_settings_resumes_whatever_the_paths_or_logging(unfinished, tiny_model_dir, sst2_dir, caplog):
     output_dir, finished = unfinished
     spelled_differently = f"{output_dir.parent}/./{output_dir.name}/"
-    run_finetune.main([*short_run(tiny_model_dir, f"{sst2_dir}/", spelled_differently, epochs=2),
-                       "--logging_steps", "3", "--disable_tqdm", "true", "--report_to", "none"])  # fmt: skip
+    caplog.set_level(logging.INFO, logger="run_folder")
+    train_run([*short_run(tiny_model_dir, f"{sst2_dir}/", spelled_differently, epochs=2),
+               "--logging_steps", "3", "--disable_tqdm", "true", "--report_to", "none"])  # fmt: skip
     assert f"Resuming the unfinished run from {output_dir}/checkpoint-16" in caplog.text
     assert outcome(output_dir) == finished
 
@@ -87,7 +91,7 @@ def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settin
     another run than one with any of them. A folder holding only the settings of a refused run (what `make seeds`
     checks before each seed) stands in no one's way."""
     argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "run", epochs=2)
-    current = run_settings(*run_finetune.parse_args(argv))
+    current = run_settings(*parse_args(argv))
     older = {key: value for key, value in current.items() if key not in ("last_layer_cls_only", "dropout", "freeze_word_embeddings")}
     run_dir = tmp_path / "run"
     (run_dir / "checkpoint-8").mkdir(parents=True)  # something to resume: the settings are compared
@@ -97,14 +101,14 @@ def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settin
                               (["--dropout", "0"], "dropout null → 0.0"),
                               (["--freeze_word_embeddings", "true"], "freeze_word_embeddings false → true")]:  # fmt: skip
         with pytest.raises(ProjectError, match=f"other settings \\({difference}\\)"):
-            check_rerun(run_dir, run_settings(*run_finetune.parse_args([*argv, *flags])))
+            check_rerun(run_dir, run_settings(*parse_args([*argv, *flags])))
     (run_dir / "checkpoint-8").rmdir()
     check_rerun(run_dir, current | {"learning_rate": 0.5})
 
 
 def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog, capsys):
     output_dir = tmp_path / "out"
-    run_finetune.main(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))  # its checkpoint: checkpoint-16
+    train_run(short_run(tiny_model_dir, sst2_dir, output_dir, epochs=2))  # its checkpoint: checkpoint-16
     # What an older run with other splits and a push could have left beside it, and a file of the user's.
     for stale in ("test_misclassified.tsv", "test_results.json", "test_confusion_matrix.png", ".all_results.json.7.tmp"):
         (output_dir / stale).write_text("old")
@@ -113,7 +117,7 @@ def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_
     (output_dir / "notes.txt").write_text("mine")
     (output_dir / "my-plots").mkdir()
 
-    run_finetune.main([*short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1), "--overwrite_output_dir",
+    train_run([*short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1), "--overwrite_output_dir",
                        "--eval_strategy", "no"])  # fmt: skip
     names = sorted(p.name for p in output_dir.iterdir())
     assert not [n for n in names if n.startswith(("test_", "hub_upload", "."))]
@@ -132,22 +136,29 @@ def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_
 
 
 def test_the_finished_marker_is_written_last_whichever_write_fails(tmp_path, tiny_model_dir, sst2_dir, monkeypatch):
-    """A failure at each write after training leaves no all_results.json; the same command then finishes the run."""
-    output_dir = tmp_path / "out"
-    argv = short_run(tiny_model_dir, sst2_dir, output_dir, epochs=1)
-    writers = [(run_finetune, "write_split_evaluation"), (run_finetune, "write_epoch_table"), (run_finetune, "plot_epochs"),
-               (run_finetune, "write_evaluation_report"), (training_report.model_card, "write_atomic"),
-               (run_finetune, "save_results")]  # fmt: skip
+    """A failure at each write after training leaves no all_results.json; the run's parts, trained once, then finish
+    it. (Each write fails in turn: the evaluation of a split, the table, the plot, the report, the card, the marker.)"""
+    model_args, data_args, args = parse_args(short_run(tiny_model_dir, sst2_dir, tmp_path / "out", epochs=1))
+    run = setup(model_args, data_args, args)
+    results = {"train": fit(run.trainer, run.checkpoint, run.runtime)}
+    full_disk = OSError(28, "No space left on device")
+    with monkeypatch.context() as patch:
+        patch.setattr(training.run, "write_split_evaluation", lambda *a, **k: (_ for _ in ()).throw(full_disk))
+        with pytest.raises(OSError):
+            evaluate_splits(run.trainer, run.tokenized, run.splits)
+    evaluated, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits)
+    writers = [(training.run, "write_epoch_table"), (training.run, "plot_epochs"), (training.run, "write_evaluation_report"),
+               (training_report.model_card, "write_atomic"), (run_folder.files, "write_atomic")]  # fmt: skip
     for module, name in writers:
         with monkeypatch.context() as patch:
-            patch.setattr(module, name, lambda *args, **kwargs: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+            patch.setattr(module, name, lambda *a, **k: (_ for _ in ()).throw(full_disk))
             with pytest.raises(OSError):
-                run_finetune.main(argv)
-        assert not (output_dir / "all_results.json").exists(), name
-    run_finetune.main(argv)
-    newest = max((p for p in output_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+                write_reports(run.trainer, model_args, data_args, results | evaluated, evaluations, run.splits)
+        assert not (tmp_path / "out" / "all_results.json").exists(), name
+    write_reports(run.trainer, model_args, data_args, results | evaluated, evaluations, run.splits)
+    newest = max((p for p in (tmp_path / "out").rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
     assert newest.name == "all_results.json"
-    assert {"README.md", "evaluation.md", "epoch_stats.md", "training_curves.png"} <= {p.name for p in output_dir.iterdir()}
+    assert {"README.md", "evaluation.md", "epoch_stats.md", "training_curves.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 
 @pytest.mark.parametrize(
@@ -167,9 +178,19 @@ def test_output_folder_that_cannot_be_written_is_refused_before_anything_loads(t
     assert error.startswith(message.format(tmp=tmp_path))
 
 
-def test_a_local_model_path_never_reaches_the_card_however_it_is_spelled(tmp_path, tiny_model_dir, sst2_dir):
+def test_no_path_of_this_machine_reaches_the_card_however_it_is_spelled(tmp_path, tiny_model_dir, sst2_dir):
+    """The model, data and output folders as the card's command shows them: the model by its name, the data and the
+    run where `make data` and the recipes put them (data/, outputs/), never where they are on this machine."""
     argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "out", epochs=1)
     argv[argv.index("--model_name_or_path") : argv.index("--model_name_or_path") + 2] = [f"--model_name_or_path={tiny_model_dir}"]
-    run_finetune.main([*argv, "--save_strategy", "no"])
+    train_run([*argv, "--save_strategy", "no"])
     card = (tmp_path / "out" / "README.md").read_text()
-    assert str(tiny_model_dir) not in card and f"--model_name_or_path={tiny_model_dir.name} " in card
+    for path in (tiny_model_dir, sst2_dir, sst2_dir.resolve(), tmp_path):
+        assert str(path) not in card
+    command = next(line for line in card.splitlines() if line.startswith("python run_finetune.py"))
+    assert command == (
+        f"python run_finetune.py --config recipes/notebook.yaml --model_name_or_path {tiny_model_dir.name} "
+        "--data_dir data/sst2 --sample_fraction 0.05 --max_length 32 --output_dir outputs/out --num_train_epochs 1.0 "
+        "--learning_rate 0.001"
+    )
+    assert "with the notebook's `train.tsv` in `data/sst2`" in card

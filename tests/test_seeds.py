@@ -13,27 +13,42 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import push_to_hub
-import run_seeds
-from sst_data import ProjectError
-from training_report.study import TIMINGS, study_card_section
+from errors import ProjectError
+from studies.seeds import parse_seeds, plan_study, run_study
+from training import parse_args
+from training_report import push_run, render_model_card
+from training_report.study import TIMINGS, study_card
 
 from .conftest import ROOT, fingerprints, outcome, run_finetune, short_run
 
 SEEDS = [42, 43, 44]
 
 
+def run_flags(tiny_model_dir, sst2_dir, *extra) -> list[str]:
+    """Short real runs (5% of train.tsv, 2 epochs): a few seconds a seed."""
+    return ["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir), "--sample_fraction", "0.05",
+            "--max_length", "32", "--num_train_epochs", "2", "--learning_rate", "1e-3", *extra]  # fmt: skip
+
+
 def study_args(tiny_model_dir, sst2_dir, output_dir, *extra, seeds=SEEDS) -> list[str]:
-    """A study of short real runs (5% of train.tsv, 2 epochs): a few seconds a seed."""
-    return ["--seeds", *map(str, seeds), "--output_dir", str(output_dir), "--model_name_or_path", str(tiny_model_dir),
-            "--data_dir", str(sst2_dir), "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "2",
-            "--learning_rate", "1e-3", *extra]  # fmt: skip
+    """`run_seeds.py`'s command line for a study of those runs."""
+    return ["--seeds", *map(str, seeds), "--output_dir", str(output_dir), *run_flags(tiny_model_dir, sst2_dir, *extra)]
+
+
+def seed_study(output_dir, flags, seeds=SEEDS, vary="all") -> dict:
+    """A study through the library, as `run_seeds.py` runs it."""
+    return run_study(plan_study(parse_args(flags), seeds, vary, output_dir), output_dir)
+
+
+def run_seeds_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run_seeds.py"), *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, tiny_model_dir, sst2_dir):
     output_dir = tmp_path_factory.mktemp("study") / "out"
-    run_seeds.main(study_args(tiny_model_dir, sst2_dir, output_dir))
+    seed_study(output_dir, run_flags(tiny_model_dir, sst2_dir))
     return output_dir
 
 
@@ -106,7 +121,7 @@ def test_a_killed_study_keeps_finished_seeds_and_resumes_the_rest(study, tiny_mo
 def test_a_changed_recipe_is_refused_before_anything_runs(study, tiny_model_dir, sst2_dir):
     before = fingerprints(study)
     with pytest.raises(ProjectError) as err:
-        run_seeds.main(study_args(tiny_model_dir, sst2_dir, study, "--learning_rate", "5e-4"))
+        seed_study(study, run_flags(tiny_model_dir, sst2_dir, "--learning_rate", "5e-4"))
     assert str(err.value) == (
         f"--output_dir {study}/seed-42 holds a finished run with other settings (learning_rate 0.001 → 0.0005); "
         "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
@@ -120,25 +135,36 @@ def test_a_changed_recipe_is_refused_before_anything_runs(study, tiny_model_dir,
         (["42", "4x"], "--seeds 42 4x: seeds are integers, e.g. --seeds 42 43 44"),
         (["42", "43", "42"], "--seeds 42 43 42: 42 given twice; each seed once"),
         (["42"], "--seeds 42: a study needs at least 2 seeds to measure a spread"),
+        (["-1", "-2"], "--seeds -1 -2: seeds are integers from 0 to 4294967295"),
+        (["4294967296", "1"], "--seeds 4294967296 1: seeds are integers from 0 to 4294967295"),
     ],
 )
-def test_bad_seeds_are_refused_in_one_line(seeds, message, tmp_path):
+def test_bad_seeds_are_refused_in_one_line(seeds, message):
     with pytest.raises(ProjectError) as err:
-        run_seeds.main(["--seeds", *seeds, "--output_dir", str(tmp_path / "out")])
-    assert str(err.value) == message and not (tmp_path / "out").exists()
+        parse_seeds(seeds, default=42)
+    assert str(err.value) == message
 
 
-def test_empty_seeds_and_a_seed_flag_the_study_owns_are_refused(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "run_seeds.py"), "--seeds", "--output_dir", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
-    assert result.returncode == 2 and result.stderr.splitlines()[-1] == "run_seeds.py: error: argument --seeds: expected at least one argument"
-    with pytest.raises(ProjectError, match="^--data_seed: the study sets it for each run \\(--vary order\\); drop it$"):
-        run_seeds.main(["--seeds", "1", "2", "--vary", "order", "--output_dir", str(tmp_path), "--data_seed", "3"])
+def test_without_seeds_a_study_takes_the_recipes_seed_and_the_four_after_it():
+    assert parse_seeds(None, default=42) == [42, 43, 44, 45, 46]
 
 
-def test_vary_each_puts_the_sources_side_by_side_and_trains_the_shared_run_once(tiny_model_dir, sst2_dir, tmp_path, capsys):
+def test_bad_study_arguments_end_in_one_line_before_anything_is_written(tmp_path):
+    out = tmp_path / "out"
+    for args, message in [
+        (["--seeds", "-1", "-2"], "run_seeds.py: error: --seeds -1 -2: seeds are integers from 0 to 4294967295"),
+        (["--seeds"], "run_seeds.py: error: argument --seeds: expected at least one argument"),
+        (["--seeds", "1", "2", "--vary", "order", "--data_seed", "3"],
+         "run_seeds.py: error: --data_seed: the study sets it for each run (--vary order); drop it"),
+    ]:  # fmt: skip
+        result = run_seeds_cli(*args, "--output_dir", str(out))
+        assert result.returncode == 1 and result.stderr.splitlines() == [message]
+        assert not out.exists()
+
+
+def test_vary_each_puts_the_sources_side_by_side_and_trains_the_shared_run_once(tiny_model_dir, sst2_dir, tmp_path):
     output_dir = tmp_path / "each"
-    run_seeds.main(study_args(tiny_model_dir, sst2_dir, output_dir, "--vary", "each", seeds=[42, 43]))
+    seed_study(output_dir, run_flags(tiny_model_dir, sst2_dir), seeds=[42, 43], vary="each")
     for vary in ("split", "order", "init"):
         assert json.loads((output_dir / vary / "seeds.json").read_text())["vary"] == vary
     # Seed 42 is the recipe's value of all three: one run, linked from the other two sources.
@@ -147,14 +173,12 @@ def test_vary_each_puts_the_sources_side_by_side_and_trains_the_shared_run_once(
     assert outcome(output_dir / "split" / "seed-43") != outcome(output_dir / "order" / "seed-43")
     table = (output_dir / "variance.md").read_text()
     assert [line.split(" | ")[0] for line in table.splitlines()[4:]] == ["| split", "| order", "| init"]
-    assert table.split("\n", 2)[2] in capsys.readouterr().out
 
 
 def test_pushing_a_run_of_a_study_shows_the_study_beside_its_own_numbers(study, capsys):
-    push_to_hub.main(["--output_dir", str(study / "seed-43"), "--dry_run"])
-    out = capsys.readouterr().out
-    assert "README.md  (with the seed study's mean ± std, from ../seeds.json)" in out
-    section = study_card_section(study / "seed-43")
+    push_run(study / "seed-43", None, dry_run=True)
+    assert "README.md  (with the seed study's mean ± std, from ../seeds.json)" in capsys.readouterr().out
+    section = render_model_card(study / "seed-43", study_card(study / "seed-43"))
     summary = json.loads((study / "seeds.json").read_text())["metrics"]["eval_accuracy"]
     own = json.loads((study / "seed-43" / "all_results.json").read_text())["eval_accuracy"]
     assert f"| eval_accuracy | {own:.4f} | {summary['mean']:.4f} ± {summary['std']:.4f} |" in section

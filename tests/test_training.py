@@ -26,20 +26,21 @@ from transformers import (
     set_seed,
 )
 
-import run_finetune
+from errors import ProjectError
 from inference import Classifier
-from sst_data import LABEL_NAMES, ProjectError, load_sst2, notebook_sample, tokenize_reviews
+from sst_data import LABEL_NAMES, load_sst2, notebook_sample, tokenize_reviews
+from training import load_model_and_tokenizer, parse_args
 from training_report.plots import epochs_figure
 from training_report.splits import split_names
 
-from .conftest import ROOT, last_error_line, notebook_learning_rates
+from .conftest import ROOT, last_error_line, notebook_learning_rates, train_run
 from .conftest import run_finetune as run_script
 
 NOTEBOOK = dict(learning_rate=2e-5, eps=1e-8, batch_size=32, epochs=4, max_grad_norm=1.0)
 
 
 def test_recipe_holds_the_notebook_settings_and_flags_override_it():
-    model_args, data_args, args = run_finetune.parse_args([])
+    model_args, data_args, args = parse_args([])
     assert model_args.model_name_or_path == "distilbert-base-uncased"
     assert (data_args.sample_fraction, data_args.sample_seed, data_args.validation_fraction) == (0.5, 42, 0.3)
     assert (data_args.split_seed, args.data_seed) == (42, 42)
@@ -49,29 +50,29 @@ def test_recipe_holds_the_notebook_settings_and_flags_override_it():
     assert (args.num_train_epochs, args.max_grad_norm, args.warmup_steps, args.seed) == (4, 1.0, 0, 42)
     assert args.optim == "adamw_torch" and args.lr_scheduler_type == "linear"
     assert args.eval_strategy == "epoch" and args.logging_strategy == "epoch"
-    _, data_args, args = run_finetune.parse_args(["--num_train_epochs", "2", "--max_length", "64"])
+    _, data_args, args = parse_args(["--num_train_epochs", "2", "--max_length", "64"])
     assert (args.num_train_epochs, data_args.max_length, args.learning_rate) == (2, 64, 2e-5)
 
 
 def test_fast_recipe_builds_on_the_notebook_recipe():
-    model_args, data_args, args = run_finetune.parse_args(["--config", str(run_finetune.HERE / "recipes" / "fast.yaml")])
+    model_args, data_args, args = parse_args(["--config", str(ROOT / "recipes" / "fast.yaml")])
     assert args.train_sampling_strategy == "group_by_length" and args.optim == "adamw_torch_fused"
-    assert model_args.last_layer_cls_only and not run_finetune.parse_args([])[0].last_layer_cls_only  # fast only
+    assert model_args.last_layer_cls_only and not parse_args([])[0].last_layer_cls_only  # fast only
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (2e-5, 4, 32)  # from its base
     assert data_args.padding == "longest" and args.output_dir == "outputs/fast"
 
 
 def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_there_is_one():
-    _, _, notebook = run_finetune.parse_args([])
+    _, _, notebook = parse_args([])
     assert notebook.gpu_mode == "off" and not notebook.bf16 and notebook.optim == "adamw_torch"
-    _, _, fast = run_finetune.parse_args(["--config", str(ROOT / "recipes" / "fast.yaml")])
+    _, _, fast = parse_args(["--config", str(ROOT / "recipes" / "fast.yaml")])
     on_gpu = torch.cuda.is_available()
     assert fast.gpu_mode == "auto" and fast.bf16 == bool(fast.tf32) == on_gpu  # never bf16 on a CPU
     if on_gpu:
-        assert run_finetune.parse_args(["--gpu_mode", "on"])[2].bf16
+        assert parse_args(["--gpu_mode", "on"])[2].bf16
     else:
         with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto"):
-            run_finetune.parse_args(["--gpu_mode", "on"])
+            parse_args(["--gpu_mode", "on"])
 
 
 def test_the_plot_draws_no_empty_series_and_losses_without_an_offset():
@@ -97,12 +98,12 @@ def test_the_validation_split_is_named_for_the_fraction_it_holds():
 def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_without_a_gpu():
     recipe = ["--config", str(ROOT / "recipes" / "fast-gpu.yaml")]
     if torch.cuda.is_available():
-        _, data_args, args = run_finetune.parse_args(recipe)
+        _, data_args, args = parse_args(recipe)
         assert data_args.padding == "max_length" and args.bf16 and args.train_sampling_strategy == "group_by_length"
     else:
         with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible"):
-            run_finetune.parse_args(recipe)
-        _, data_args, args = run_finetune.parse_args([*recipe, "--gpu_mode", "auto"])  # what it is, short of the GPU
+            parse_args(recipe)
+        _, data_args, args = parse_args([*recipe, "--gpu_mode", "auto"])  # what it is, short of the GPU
         assert data_args.padding == "max_length" and args.output_dir == "outputs/fast-gpu"
         assert args.optim == "adamw_torch_fused" and args.per_device_eval_batch_size == 128  # from fast.yaml
 
@@ -114,8 +115,12 @@ def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_wi
         ("- a list\n", "not a YAML mapping of argument names to values"),
         ("learning_rate: [1\n", "not valid YAML"),
         (None, "recipe file not found; pass a YAML file such as recipes/notebook.yaml"),
-        ("gpu_mode: on\n", "gpu_mode: True is not one of auto, on, off (YAML reads a bare on/off/yes/no as true/false"),
-        ("padding: longestt\n", "padding: 'longestt' is not one of longest, max_length"),
+        ("gpu_mode: on\n", "argument --gpu_mode: invalid choice: 'true' (choose from 'auto', 'on', 'off') "
+                            "(YAML reads a bare on/off/yes/no as true/false: quote it)"),
+        ("padding: longestt\n", "argument --padding: invalid choice: 'longestt' (choose from 'longest', 'max_length')"),
+        ("num_train_epochs: four\n", "argument --num_train_epochs: invalid float value: 'four'"),
+        (f"base: {ROOT}/recipes/notebook.yaml\nlearning_rate: -1\n", "--learning_rate -1.0: must be > 0"),
+        ("seed:\n", "seed: no value; give one, or remove the line for the default"),
     ],
 )
 def test_unusable_recipe_is_refused_saying_why(tmp_path, recipe_text, message):
@@ -123,17 +128,34 @@ def test_unusable_recipe_is_refused_saying_why(tmp_path, recipe_text, message):
     if recipe_text is not None:
         recipe.write_text(recipe_text)
     with pytest.raises(ProjectError) as err:
-        run_finetune.parse_args(["--config", str(recipe)])
+        parse_args(["--config", str(recipe)])
     assert str(err.value).startswith(f"--config {recipe}: {message}")
 
 
-def test_recipe_without_a_required_setting_names_it(tmp_path):
+def test_a_missing_base_recipe_names_the_recipe_that_refers_to_it(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("base: notebok.yaml\n")
+    with pytest.raises(ProjectError) as err:
+        parse_args(["--config", str(recipe)])
+    assert str(err.value) == f"--config {recipe}: base: {tmp_path}/notebok.yaml: recipe file not found; fix the base: line"
+
+
+def test_a_flag_on_the_command_line_is_blamed_on_itself_not_on_the_recipe(tmp_path):
+    with pytest.raises(ProjectError) as err:
+        parse_args(["--num_train_epochs", "four"])  # the notebook recipe sets it too
+    assert str(err.value) == "argument --num_train_epochs: invalid float value: 'four'"
+
+
+def test_recipe_without_a_required_setting_names_it_in_one_line(tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("\n".join(line for line in (ROOT / "recipes" / "notebook.yaml").read_text().splitlines()
                                 if not line.startswith("max_length:")))  # fmt: skip
     result = run_script("--config", str(recipe))
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-1].startswith("run_finetune.py: error: the following arguments are required: --max_length")
+    assert result.returncode == 1 and "usage:" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "run_finetune.py: error: the following arguments are required: --max_length; set them in the recipe "
+        f"(--config {recipe}) or on the command line"
+    )
 
 
 def test_installed_package_runs_the_notebook_recipe_from_another_folder(tmp_path, sst2_dir, tiny_model_dir):
@@ -171,7 +193,7 @@ def test_every_imported_package_is_a_declared_dependency():
     names = {kind: {re.split(r"[<>=\[ ;]", d)[0].lower().replace("_", "-") for d in deps} for kind, deps in declared.items()}
     own = {path.parent.name for path in ROOT.glob("*/__init__.py")} | {p.stem for p in [*ROOT.glob("*.py"), *ROOT.glob("benchmarks/*.py")]}
     distributions = importlib.metadata.packages_distributions()
-    packages = [f"{path.parent.name}/**/*.py" for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests"]
+    packages = [f"{path.parent.name}/**/*.py" for path in ROOT.glob("*/__init__.py") if path.parent.name not in ("tests", "benchmarks")]
     for kind, folders in {"main": ["*.py", *packages], "test": ["tests/*.py", "benchmarks/*.py"]}.items():
         for path in (p for pattern in folders for p in ROOT.glob(pattern)):
             for node in ast.walk(ast.parse(path.read_text())):
@@ -187,7 +209,7 @@ def test_fp16_checkpoint_loads_in_float32(tiny_model_dir, tmp_path):
     half = tmp_path / "half"
     AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, dtype=torch.float16).save_pretrained(half)
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(half)
-    model, _ = run_finetune.load_model_and_tokenizer(str(half))
+    model, _ = load_model_and_tokenizer(str(half))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert model.config.id2label == {0: "negative", 1: "positive"}
 
@@ -205,7 +227,7 @@ def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir,
     epochs, steps_per_epoch = 2, 3
 
     # The notebook recipe's own arguments, in file order (sequential) and with a log line per step.
-    _, _, args = run_finetune.parse_args(
+    _, _, args = parse_args(
         ["--output_dir", str(tmp_path / "trainer"), "--num_train_epochs", str(epochs), "--train_sampling_strategy",
          "sequential", "--logging_strategy", "steps", "--logging_steps", "1", "--eval_strategy", "no",
          "--save_strategy", "no", "--use_cpu"]
@@ -337,7 +359,7 @@ def test_model_missing_offline_says_how_to_use_a_local_one(tmp_path, sst2_dir):
 
 
 def test_real_pretrained_model_learns(minilm_run):
-    """all-MiniLM-L6-v2 on real SST-2 (the `minilm_run` of conftest). Measured here: 0.827 (seed 42), see the README."""
+    """all-MiniLM-L6-v2 on real SST-2 (the `minilm_run` of conftest). Measured here: 0.827 (seed 42)."""
     results = json.loads((minilm_run / "all_results.json").read_text())
     assert results["eval_samples"] == 623
     assert results["eval_accuracy"] >= 0.75
@@ -346,7 +368,7 @@ def test_real_pretrained_model_learns(minilm_run):
 
 def test_validation_on_the_official_dev_split_trains_on_the_whole_sample(tmp_path, sst2_dir, tiny_model_dir):
     output_dir = tmp_path / "out"
-    run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir), "--output_dir",
+    train_run(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir), "--output_dir",
                        str(output_dir), "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "1",
                        "--validation_split", "dev"])  # fmt: skip
     results = json.loads((output_dir / "all_results.json").read_text())
@@ -364,7 +386,7 @@ def test_validation_on_dev_without_a_dev_file_is_refused(tmp_path, sst2_dir, tin
     data_dir.mkdir()
     shutil.copy(sst2_dir / "train.tsv", data_dir)
     with pytest.raises(ProjectError, match=f"^--validation_split dev: {data_dir} holds no dev.tsv; add it or validate on the sample$"):
-        run_finetune.main(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
+        train_run(["--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
                            str(tmp_path / "out"), "--validation_split", "dev"])  # fmt: skip
 
 
@@ -382,7 +404,7 @@ def test_glue_folder_trains_validates_on_dev_and_predicts_its_unlabelled_test_fi
     (glue / "test.tsv").write_text("index\tsentence\n" + "".join(f"{i}\t{review} \n" for i, review in enumerate(dev[:100])))
 
     output_dir = tmp_path / "out"
-    run_finetune.main(["--config", str(ROOT / "recipes" / f"{recipe}.yaml"), "--model_name_or_path", str(tiny_model_dir),
+    train_run(["--config", str(ROOT / "recipes" / f"{recipe}.yaml"), "--model_name_or_path", str(tiny_model_dir),
                        "--data_dir", str(glue), "--text_column", "sentence", "--validation_split", "dev", "--output_dir",
                        str(output_dir), "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "1"])  # fmt: skip
     results = json.loads((output_dir / "all_results.json").read_text())

@@ -5,20 +5,20 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForSequenceClassification, GPT2Config, PretrainedConfig
 
-import run_finetune as run_finetune_module
+from errors import ProjectError
 from modeling import dropout_overrides
-from sst_data import ProjectError
+from training import parse_args
 
 from .conftest import ROOT, run_finetune
 
 
 def test_the_fastest_recipe_is_the_fast_recipe_without_dropout_and_with_frozen_word_embeddings():
-    model_args, data_args, args = run_finetune_module.parse_args(["--config", str(ROOT / "recipes" / "fastest.yaml")])
+    model_args, data_args, args = parse_args(["--config", str(ROOT / "recipes" / "fastest.yaml")])
     assert model_args.dropout == 0.0 and model_args.freeze_word_embeddings
     assert model_args.last_layer_cls_only and args.train_sampling_strategy == "group_by_length"  # from fast.yaml
     assert args.output_dir == "outputs/fastest"
     for recipe in ("notebook.yaml", "fast.yaml"):  # the notebook's model: its dropout, every weight trained
-        model_args, _, _ = run_finetune_module.parse_args(["--config", str(ROOT / "recipes" / recipe)])
+        model_args, _, _ = parse_args(["--config", str(ROOT / "recipes" / recipe)])
         assert model_args.dropout is None and not model_args.freeze_word_embeddings
 
 
@@ -37,7 +37,7 @@ def test_every_dropout_setting_of_each_model_family_is_found(minilm_dir, tiny_mo
 
 def test_dropout_outside_0_to_1_is_refused_while_parsing():
     with pytest.raises(ProjectError) as err:
-        run_finetune_module.parse_args(["--dropout", "1"])
+        parse_args(["--dropout", "1"])
     assert str(err.value) == "--dropout 1.0: must be in [0, 1)"
 
 

@@ -47,7 +47,7 @@ def test_zip_release_converts_like_the_folder_and_utf8_fixes_accents(tmp_path, s
     convert_release(release, tmp_path / "utf8", encoding="utf-8")
     notebook, utf8 = ((tmp_path / d / "dev.tsv").read_text().splitlines() for d in ("cp1252", "utf8"))
     changed = [(a, b) for a, b in zip(notebook, utf8) if a != b]
-    assert len(notebook) == len(utf8) and len(changed) == 6  # README: 6 dev rows carry mojibake
+    assert len(notebook) == len(utf8) and len(changed) == 6  # docs/data.md: 6 dev rows carry mojibake
     assert all("ã" in a and "ã" not in b for a, b in changed)
     assert any("é" in b for _, b in changed)
 

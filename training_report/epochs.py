@@ -11,7 +11,7 @@ import time
 
 from transformers import TrainerCallback, TrainerState
 
-from .outputs import write_atomic
+from run_folder import write_atomic
 
 # The reference notebook's validation accuracy after each epoch (DistilBERT, 4 epochs).
 NOTEBOOK_ACCURACY = [0.864, 0.863, 0.875, 0.881]

@@ -11,13 +11,14 @@ import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi, get_token
 from huggingface_hub.utils import filter_repo_objects
 
-from sst_data import ProjectError
+from errors import ProjectError
+from run_folder import CARD_INPUTS, FINISHED_MARKER, written_by_the_suite
 
-from .outputs import FINISHED_MARKER, written_by_the_suite
-from .study import study_card_section
+from .model_card import render_model_card
+from .study import study_card
 
-# Resumable checkpoints, the pickled arguments, half-written temporary files.
-LEFT_OUT = ["checkpoint-*", "training_args.bin", ".*"]
+# Resumable checkpoints, the pickled arguments, the card's inputs (the card itself goes), half-written temporary files.
+LEFT_OUT = ["checkpoint-*", "training_args.bin", CARD_INPUTS, ".*"]
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 
 
@@ -48,10 +49,8 @@ def push_run(
     repo_id = repo_id or output_dir.resolve().name
     files = upload_files(output_dir)
     target = f"{repo_id}" + (f" (revision {revision})" if revision else "")
-    card = (output_dir / "README.md").read_text(encoding="utf-8")
-    study = study_card_section(output_dir)
-    if study:  # the run's own card on disk stays as the run wrote it; the upload shows its study beside it
-        card = card.replace("\n## Training hyperparameters", f"\n{study}\n## Training hyperparameters", 1)
+    study = study_card(output_dir)  # the run's own card on disk stays as the run wrote it; the upload shows its study
+    card = render_model_card(output_dir, study) if study else (output_dir / "README.md").read_text(encoding="utf-8")
     print(f"Upload for {target}, from {output_dir}/:")
     for name in files:
         note = "  (with the seed study's mean ± std, from ../seeds.json)" if name == "README.md" and study else ""

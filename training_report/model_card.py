@@ -1,23 +1,27 @@
-"""The run's Hub model card (`README.md` in the output folder), from the results and tables the run passes in."""
+"""The run's Hub model card (`README.md` in the output folder), rendered from one template with sections.
+
+What the card says is stored beside it as `model_card.json` when the run finishes, so that later additions render
+the whole card again rather than edit its Markdown: the ONNX export's section (`make export`), and, on the Hub copy
+only, the seed study a run belongs to (`make push`)."""
 
 import json
 import platform
 import re
 import shlex
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
-import jinja2
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 from huggingface_hub.utils import HFValidationError
 
+from run_folder import CARD_INPUTS, write_atomic
+
 from .epochs import NOTEBOOK_ACCURACY
-from .outputs import write_atomic
 from .splits import HUB_DATASET, Split
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
-ONNX_TEMPLATE = Path(__file__).with_name("model_card_onnx.md")  # the section `make export` adds
 LIBRARIES = ["torch", "transformers", "datasets", "evaluate", "accelerate", "huggingface_hub"]
 
 
@@ -78,27 +82,49 @@ def environment(training_args) -> dict:
     }
 
 
-def reproduce_command(argv: list[str], world_size: int, script: str = "run_finetune.py") -> str:
-    """This run's command line; under `accelerate launch` (DDP through torchrun) when it ran as several processes."""
+def command(flags: list[str], world_size: int, model_name: str) -> str:
+    """The command that trains this run again from a checkout (`flags`: training.recipes.reproduce_flags), the model
+    given by `model_name`, never a machine's path; under `accelerate launch` (DDP through torchrun) when it ran as
+    several processes."""
     launcher = ["accelerate", "launch", "--multi_gpu", "--num_processes", str(world_size)] if world_size > 1 else ["python"]
-    return shlex.join([*launcher, script, *argv])
+    if "--model_name_or_path" in flags:
+        flags = [*flags]
+        flags[flags.index("--model_name_or_path") + 1] = model_name
+    return shlex.join([*launcher, "run_finetune.py", *flags])
 
 
-def write_model_card(
-    output_dir: Path, model_args, data_args, training_args, results: dict, splits: list[Split], epoch_table: str, argv
-) -> None:
-    """Write `output_dir/README.md`: `results` as in all_results.json, `splits` the evaluated ones in report order."""
-    output_dir = Path(output_dir)
-    model_id = training_args.hub_model_id
+def card_inputs(model_args, data_args, training_args, results: dict, splits: list[Split], epoch_table: str,
+                flags: list[str]) -> dict:  # fmt: skip
+    """Everything the card says of a run, JSON-serializable: `results` as in all_results.json, `splits` the evaluated
+    ones in report order, `flags` the settings that reproduce it."""
     card = base_model_card(model_args.model_name_or_path)
     base_model = base_model_id(model_args.model_name_or_path, card)
     base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
-    given = model_args.model_name_or_path  # as its own word, or as --model_name_or_path=<path>
-    argv = [base_name if arg == given else arg.replace(f"={given}", f"={base_name}") for arg in argv]
+    return {
+        "model_id": training_args.hub_model_id,
+        "model_name": (training_args.hub_model_id or Path(training_args.output_dir).resolve().name).split("/")[-1],
+        "base_model": base_model,
+        "base_name": base_name,
+        "license": (card.data.get("license") if card else None) or "unknown",  # the fine-tune inherits the base's
+        "data": asdict(data_args) | {"data_dir": flags[flags.index("--data_dir") + 1]},  # as the command names it
+        "results": results,
+        "splits": [asdict(split) for split in splits],
+        "epoch_table": epoch_table,
+        "hyperparameters": hyperparameters(model_args, data_args, training_args),
+        "environment": environment(training_args),
+        "command": command(flags, training_args.world_size, base_name),
+        "onnx": None,  # the export's files, once `make export` has run
+    }
+
+
+def render_model_card(output_dir: Path, study: dict | None = None) -> str:
+    """The card of the run in `output_dir`, from its stored inputs; with `study` (`study_card`), its seed study too."""
+    inputs = json.loads((Path(output_dir) / CARD_INPUTS).read_text(encoding="utf-8"))
+    splits = [Split(**split) for split in inputs["splits"]]
     card_data = ModelCardData(
-        model_name=(model_id or output_dir.resolve().name).split("/")[-1],
-        base_model=base_model,
-        license=(card.data.get("license") if card else None) or "unknown",  # the fine-tune inherits the base's license
+        model_name=inputs["model_name"],
+        base_model=inputs["base_model"],
+        license=inputs["license"],
         language="en",
         library_name="transformers",
         pipeline_tag="text-classification",
@@ -113,46 +139,20 @@ def write_model_card(
                 dataset_name=split.hub_dataset_name,
                 dataset_split=split.hub_split,
                 metric_type="accuracy",
-                metric_value=round(results[f"{split.prefix}_accuracy"], 4),
+                metric_value=round(inputs["results"][f"{split.prefix}_accuracy"], 4),
             )
             for split in splits
         ],
     )
-    text = ModelCard.from_template(
-        card_data,
-        template_path=str(TEMPLATE),
-        model_name=card_data.model_name,
-        model_id=model_id,
-        base_model=base_name,
-        data=data_args,
-        results=results,
-        splits=splits,
-        notebook_accuracy=NOTEBOOK_ACCURACY[-1],
-        notebook_epochs=len(NOTEBOOK_ACCURACY),
-        epoch_table=epoch_table,
-        hyperparameters=hyperparameters(model_args, data_args, training_args),
-        environment=environment(training_args),
-        command=reproduce_command(argv, training_args.world_size),
-    )
-    write_atomic(output_dir / "README.md", str(text))
+    context = inputs | {"splits": splits, "study": study, "notebook_accuracy": NOTEBOOK_ACCURACY[-1],
+                        "notebook_epochs": len(NOTEBOOK_ACCURACY)}  # fmt: skip
+    return str(ModelCard.from_template(card_data, template_path=str(TEMPLATE), **context))
 
 
-def add_onnx_usage(output_dir: Path, folder: str, fp32: str, int8: str) -> None:
-    """Add (or renew) the card's section on loading the ONNX export, `output_dir/folder/` holding the `fp32` and `int8`
-    model files, config and tokenizer; at the end of the card."""
-    output_dir = Path(output_dir)
-    card = (output_dir / "README.md").read_text(encoding="utf-8")
-    template = ONNX_TEMPLATE.read_text(encoding="utf-8")
-    card = card.split(template.splitlines()[0])[0].rstrip("\n")  # less a previous export's section
-    found = re.search(r'pipeline\("text-classification", model="([^"]+)"\)', card)  # the card's own model id
-    config = json.loads((output_dir / folder / "config.json").read_text(encoding="utf-8"))
-    section = jinja2.Template(template, keep_trailing_newline=True).render(
-        model_id=found[1] if found else output_dir.resolve().name,
-        label_names=[config["id2label"][str(i)] for i in range(len(config["id2label"]))],
-        folder=folder,
-        fp32=fp32,
-        int8=int8,
-        fp32_mb=round((output_dir / folder / fp32).stat().st_size / 2**20, 1),
-        int8_mb=round((output_dir / folder / int8).stat().st_size / 2**20, 1),
-    )
-    write_atomic(output_dir / "README.md", f"{card}\n\n{section}")
+def write_model_card(output_dir: Path, **inputs) -> None:
+    """Store the card's inputs (all of them, from `card_inputs`, or some changed: `onnx=`) and write README.md from them."""
+    path = Path(output_dir) / CARD_INPUTS
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    write_atomic(path, json.dumps(stored | inputs, indent=2))
+    write_atomic(Path(output_dir) / "README.md", render_model_card(output_dir))
+

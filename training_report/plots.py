@@ -5,8 +5,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
+from run_folder import write_atomic  # noqa: E402
+
 from .epochs import NOTEBOOK_ACCURACY  # noqa: E402
-from .outputs import write_atomic  # noqa: E402
 
 
 def plot_epochs(rows: list[dict], path) -> None:

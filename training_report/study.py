@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from run_folder import FINISHED_MARKER, write_atomic
+
 from .epochs import NOTEBOOK_ACCURACY
-from .outputs import FINISHED_MARKER, write_atomic
 from .plots import plt, save_figure
 
 SUMMARY_FILES = ("seeds.json", "seeds.md", "seeds.csv", "seeds.png")
@@ -142,9 +143,9 @@ def write_variance(study_dir: Path, sources: dict[str, dict]) -> str:
     return table
 
 
-def study_card_section(run_dir: Path) -> str | None:
-    """For a run that belongs to a summarized seed study (its folder's parent holds seeds.json naming it): the
-    study's mean ± std beside this run's own numbers, as Markdown for its model card. None otherwise."""
+def study_card(run_dir: Path) -> dict | None:
+    """For a run that belongs to a summarized seed study (its folder's parent holds seeds.json naming it): the study's
+    seeds and verdict, and its mean ± std beside this run's own numbers, for the run's model card. None otherwise."""
     path = Path(run_dir).resolve().parent / "seeds.json"
     if not path.is_file():
         return None
@@ -152,17 +153,9 @@ def study_card_section(run_dir: Path) -> str | None:
     if Path(run_dir).resolve().name not in study["runs"].values():
         return None
     own = run_metrics(Path(run_dir))
-    lines = [
-        "## Seed study",
-        "",
-        f"This run is one of {len(study['seeds'])} that differ only in their seeds (varying {study['vary']}; "
-        f"seeds {', '.join(map(str, study['seeds']))}). {study['verdict']}",
-        "",
-        "| metric | this run | study mean ± std | study min–max |",
-        "| --- | ---: | ---: | ---: |",
+    rows = [
+        {"metric": key, "run": own[key]} | {k: study["metrics"][key][k] for k in ("mean", "std", "min", "max")}
+        for key in ("eval_accuracy", "dev_accuracy", "test_accuracy", "eval_macro_f1", "eval_loss")
+        if key in study["metrics"] and key in own
     ]
-    for key in ("eval_accuracy", "dev_accuracy", "test_accuracy", "eval_macro_f1", "eval_loss"):
-        if key in study["metrics"] and key in own:
-            s = study["metrics"][key]
-            lines.append(f"| {key} | {own[key]:.4f} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f}–{s['max']:.4f} |")
-    return "\n".join(lines) + "\n"
+    return {"seeds": study["seeds"], "vary": study["vary"], "verdict": study["verdict"], "rows": rows}

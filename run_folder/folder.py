@@ -7,10 +7,10 @@ import os
 import shutil
 from pathlib import Path
 
-from sst_data import ProjectError
-from training_report.outputs import FINISHED_MARKER, SETTINGS_FILE, write_atomic, written_by_the_suite
+from errors import ProjectError
 
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
+from .files import FINISHED_MARKER, SETTINGS_FILE, write_atomic, written_by_the_suite
 from .settings import read_settings, run_settings, settings_differences
 
 logger = logging.getLogger(__name__)

@@ -1,13 +1,21 @@
-"""How a run stops short: Ctrl-C (SIGINT) and SIGTERM raised as `Interrupted`, and the entry points' one
-channel out, which turns it or a `ProjectError` into one line (where it stopped, or what is wrong, and what to do)."""
+"""The project's one channel out, the ground floor every other package builds on: `ProjectError` (something the
+user can fix), `Interrupted` (Ctrl-C or SIGTERM), the entry points' exit that turns either into one line, argument
+parsers that report through it, and the logging set-up every command shares."""
 
+import logging
 import signal
 import sys
 from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
-from sst_data import ProjectError
+# The project's packages, whose INFO lines a command shows (each module logs under its own `__name__`).
+PACKAGES = ("training", "run_folder", "studies", "inference", "training_report", "sst_data", "benchmarks")
+
+
+class ProjectError(Exception):
+    """Something the user can fix: the message is one line saying what is wrong and what to do. Helpers raise
+    it (or a subclass); each entry point prints it once as `<prog>: error: <message>` and exits non-zero."""
 
 
 class Interrupted(BaseException):
@@ -35,6 +43,32 @@ def stop_on_signals():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def setup_logging(main_process: bool = True, transformers_level: int = logging.WARNING) -> None:
+    """Log lines to standard output with a time stamp: the project's at INFO on the main process (WARNING on the
+    others), transformers' at `transformers_level` (TrainingArguments.get_process_log_level())."""
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    for name in PACKAGES:
+        logging.getLogger(name).setLevel(logging.INFO if main_process else logging.WARNING)
+    from transformers.utils import logging as transformers_logging  # here: the ground floor imports no ML library
+
+    transformers_logging.set_verbosity(transformers_level)
+
+
+def one_line_errors(parser):
+    """`parser` (argparse's, or transformers' HfArgumentParser) with its bad-argument report through this channel: a
+    `ProjectError` of one line, where argparse would print the whole usage and exit 2."""
+
+    def error(message: str):
+        raise ProjectError(message)
+
+    parser.error = error
+    return parser
 
 
 def exit_in_one_line(main, prog: str) -> None:

@@ -1,4 +1,4 @@
-"""The files a run writes: atomic writes, the names of every output, and the results that mark a run finished."""
+"""The files of a run folder: the names of every output, atomic writes, and the results that mark a run finished."""
 
 import fnmatch
 import json
@@ -10,6 +10,8 @@ from pathlib import Path
 FINISHED_MARKER = "all_results.json"
 # The settings a run started with (run_state.settings): written first, compared by every rerun.
 SETTINGS_FILE = "run_settings.json"
+# What the model card says, stored so that the card can be rendered again whole (training_report.model_card).
+CARD_INPUTS = "model_card.json"
 # What save_pretrained writes of a model and its tokenizer (fnmatch patterns): also what identifies a model folder.
 MODEL_FOLDER_PATTERNS = [
     "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
@@ -20,7 +22,7 @@ MODEL_FOLDER_PATTERNS = [
 OUTPUT_PATTERNS = [
     SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
     "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
-    "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", ".*.tmp",  # .*.tmp: writes cut off
+    "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", CARD_INPUTS, ".*.tmp",  # .*.tmp: writes cut off
     *MODEL_FOLDER_PATTERNS,
 ]  # fmt: skip
 
@@ -55,10 +57,7 @@ def combined(results: dict[str, dict]) -> dict:
     return {key: value for metrics in results.values() for key, value in metrics.items()}
 
 
-def save_results(trainer, results: dict[str, dict]) -> None:
-    """The Trainer's own result files (`{split}_results.json` for each split of `results`, `trainer_state.json`),
-    then `all_results.json`, written here rather than by `save_metrics(combined=True)`: atomically, and last."""
-    for split, metrics in results.items():
-        trainer.save_metrics(split, metrics, combined=False)
-    trainer.save_state()
-    write_atomic(Path(trainer.args.output_dir) / FINISHED_MARKER, json.dumps(combined(results), indent=4, sort_keys=True))
+def mark_finished(output_dir: Path, results: dict[str, dict]) -> None:
+    """`all_results.json`, every split's metrics in one file: written atomically, and last (its presence means the run
+    finished); the Trainer's own `save_metrics(combined=True)` would do neither."""
+    write_atomic(Path(output_dir) / FINISHED_MARKER, json.dumps(combined(results), indent=4, sort_keys=True))

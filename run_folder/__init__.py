@@ -1,0 +1,37 @@
+"""The run folder, owned here: the names of the files a run writes, atomic writes and the finished marker; the
+settings a run started with, its checkpoints, and whether a new run may start, resume or must stop there."""
+
+from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
+from .files import (
+    CARD_INPUTS,
+    FINISHED_MARKER,
+    MODEL_FOLDER_PATTERNS,
+    SETTINGS_FILE,
+    atomic_path,
+    combined,
+    mark_finished,
+    write_atomic,
+    written_by_the_suite,
+)
+from .folder import check_rerun, holds_nothing_to_keep, prepare_output_dir
+from .settings import RESULT_DEFINING, read_settings, run_settings
+
+__all__ = [
+    "CARD_INPUTS",
+    "FINISHED_MARKER",
+    "MODEL_FOLDER_PATTERNS",
+    "RESULT_DEFINING",
+    "SETTINGS_FILE",
+    "atomic_path",
+    "check_rerun",
+    "combined",
+    "holds_nothing_to_keep",
+    "is_complete_checkpoint",
+    "last_complete_checkpoint",
+    "mark_finished",
+    "prepare_output_dir",
+    "read_settings",
+    "run_settings",
+    "write_atomic",
+    "written_by_the_suite",
+]

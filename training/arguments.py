@@ -1,0 +1,150 @@
+"""The settings of a run, as argument dataclasses with their help text (`run_finetune.py --help` lists them): the
+model's, the data's, and `TrainingArguments` with the project's own additions. Each value is stated once, in a recipe
+(`recipes/*.yaml`, read by `training.recipes`): fields without a default here are required there or on the command
+line. Each dataclass checks its own values, so a setting that cannot mean anything is refused before anything loads."""
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers import TrainingArguments
+
+from modeling import CLS_ONLY_MODELS
+
+SEED_RANGE = (0, 2**32 - 1)  # numpy's RandomState (the sample, the split) takes seeds in this range, torch too
+
+
+def check_seed(name: str, seed: int | None) -> None:
+    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise ValueError(f"--{name} {seed}: seeds are integers from {SEED_RANGE[0]} to {SEED_RANGE[1]}")
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(
+        metadata={"help": "Hub model id or local folder (config.json, tokenizer files, model.safetensors)."}
+    )
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Run the model's own Python code from its folder or Hub repo; off unless you trust that code."},
+    )
+    last_layer_cls_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: the same logits, about "
+            f"13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For {' and '.join(CLS_ONLY_MODELS)}."
+        },
+    )
+    dropout: float | None = field(
+        default=None,
+        metadata={
+            "help": "Train with this probability in every dropout setting of the model's config (0: no dropout, about "
+            "16–20%% less time a step on 2 CPU cores). Changes the math. Default: the model's own (0.1 for BERTs)."
+        },
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep the pretrained word embeddings fixed (no gradient, no update): half of MiniLM's parameters, "
+            "11–12%% less time a step on 2 CPU cores. Changes the math."
+        },
+    )
+
+    def __post_init__(self):
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ValueError(f"--dropout {self.dropout}: must be in [0, 1)")
+
+
+@dataclass
+class DataArguments:
+    data_dir: str = field(
+        metadata={"help": "Folder holding train.tsv (review<TAB>label); dev.tsv and test.tsv are evaluated when present."}
+    )
+    sample_fraction: float = field(metadata={"help": "Fraction of train.tsv sampled, as the notebook's df.sample(frac=...)."})
+    sample_seed: int = field(metadata={"help": "random_state of that sample (the notebook's: 42)."})
+    validation_fraction: float = field(
+        metadata={"help": "Fraction of the sample held out for per-epoch validation (with --validation_split sample)."}
+    )
+    split_seed: int = field(
+        metadata={"help": "Seed of the train/validation split of the sample (the notebook's split was unseeded)."}
+    )
+    max_length: int = field(metadata={"help": "Truncate every review to this many tokens (special tokens included)."})
+    validation_split: str = field(
+        default="sample",
+        metadata={
+            "help": "Validate each epoch on 'sample': --validation_fraction of the sampled train.tsv, like the notebook; "
+            "or on 'dev': the official dev.tsv, the whole sample then trains.",
+            "choices": ["sample", "dev"],
+        },
+    )
+    text_column: str = field(default="review", metadata={"help": "Header name of the review column (GLUE: sentence)."})
+    label_column: str = field(
+        default="label", metadata={"help": "Header name of the label column; labels negative/positive or 0/1."}
+    )
+    padding: str = field(
+        default="longest",
+        metadata={
+            "help": "Pad each batch to its 'longest' review (same outputs, less work) or to 'max_length' like the notebook.",
+            "choices": ["longest", "max_length"],
+        },
+    )
+
+    def __post_init__(self):
+        if not 0 < self.sample_fraction <= 1:
+            raise ValueError(f"--sample_fraction {self.sample_fraction}: must be in (0, 1]")
+        if not 0 < self.validation_fraction < 1:  # 1 would leave nothing to train on
+            raise ValueError(f"--validation_fraction {self.validation_fraction}: must be in (0, 1)")
+        if self.max_length < 3:  # [CLS] and [SEP] take two: at least one word
+            raise ValueError(f"--max_length {self.max_length}: must be at least 3 (and at most the model's limit)")
+        if self.text_column == self.label_column:
+            raise ValueError(f"--text_column and --label_column are both '{self.text_column}': name two columns")
+        check_seed("sample_seed", self.sample_seed)
+        check_seed("split_seed", self.split_seed)
+
+
+@dataclass
+class FinetuneArguments(TrainingArguments):
+    GPU_MODE_SETTINGS = ("bf16", "tf32", "optim", "logging_nan_inf_filter")  # what gpu_mode sets on a GPU
+
+    config: str = field(
+        default="recipes/notebook.yaml",
+        metadata={"help": "The recipe (YAML) the settings start from; flags given on the command line override it."},
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start over in --output_dir: remove every file an earlier run of this suite wrote there."},
+    )
+    push_to_hub_dry_run: bool = field(
+        default=False,
+        metadata={"help": "List what --push_to_hub would upload from --output_dir; no network."},
+    )
+    gpu_mode: str = field(
+        default="off",
+        metadata={
+            "help": "'auto': on a CUDA GPU set bf16 autocast, TF32 matmuls, fused AdamW and no per-step NaN check "
+            "(a host sync); on a CPU change nothing. 'on': the same, and fail without a GPU. 'off': flags as given "
+            "(the notebook recipe: fp32 wherever it runs).",
+            "choices": ["auto", "on", "off"],
+        },
+    )
+
+    def __post_init__(self):
+        # Checked here, before any data or model loads; torch would only fail at the first step, or never. Every
+        # check holds for the values it leaves too: dataclasses.replace() builds a run's arguments from another's.
+        if self.learning_rate <= 0:
+            raise ValueError(f"--learning_rate {self.learning_rate}: must be > 0")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} {getattr(self, name)}: must be an integer >= 1")
+        if self.num_train_epochs <= 0 and self.max_steps <= 0:
+            raise ValueError(f"--num_train_epochs {self.num_train_epochs}: must be > 0 (or set --max_steps > 0)")
+        check_seed("seed", self.seed)
+        check_seed("data_seed", self.data_seed)
+        on_gpu = torch.cuda.is_available() and not self.use_cpu
+        if self.gpu_mode == "on" and not on_gpu:
+            raise ValueError("--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off")
+        if self.gpu_mode != "off" and on_gpu:
+            for name, value in zip(self.GPU_MODE_SETTINGS, (True, True, "adamw_torch_fused", False)):
+                setattr(self, name, value)
+        if not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinned memory only speeds copies to a GPU; torch warns without one
+        super().__post_init__()

@@ -1,0 +1,167 @@
+"""`train()`: from a run's arguments to a finished run folder, and what it measured. Built from parts a caller can use
+alone: the data (`training.data`), the model (`training.model`), the Trainer (`training.trainer`), and below: fitting,
+the final evaluation of every split, GLUE's unlabelled test file, and the reports that end with the finished marker."""
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets import Dataset
+from transformers import Trainer, set_seed
+
+from errors import Interrupted, ProjectError, stop_on_signals
+from inference import predictions_tsv, read_input
+from run_folder import combined, last_complete_checkpoint, mark_finished, prepare_output_dir, write_atomic
+from sst_data import LABEL_NAMES, tokenize_reviews, unlabelled_test
+from training_report import (
+    Split,
+    card_inputs,
+    epoch_table,
+    plot_epochs,
+    run_training_loss,
+    score,
+    split_names,
+    to_markdown,
+    write_epoch_table,
+    write_evaluation_report,
+    write_model_card,
+    write_split_evaluation,
+)
+
+from .data import load_splits, tokenize_splits
+from .model import load_model
+from .recipes import reproduce_flags
+from .trainer import build_trainer
+
+logger = logging.getLogger(__name__)
+NO_CHECKPOINT = "the start (no complete checkpoint yet)"
+
+
+@dataclass
+class Run:
+    """A finished run: its folder and what it measured."""
+
+    output_dir: Path
+    results: dict[str, dict]  # by split ("train", "eval", "dev", "test"): the metrics of all_results.json
+    evaluations: dict[str, dict]  # by evaluated split: its scores (confusion matrix included), loss and rows
+    splits: list[Split]  # the evaluated splits, in report order
+    epochs: list[dict]  # the per-epoch table
+    report: str  # evaluation.md
+
+
+def fit(trainer: Trainer, checkpoint: str | None, setup_runtime: float) -> dict:
+    """Train (from `checkpoint` when resuming), validating after each epoch, and save the model and tokenizer; the
+    training metrics. Ctrl-C or SIGTERM, or a failure (disk full, out of memory), end it in one line saying where to
+    resume from; the traceback of a failure goes to the log."""
+    output_dir = Path(trainer.args.output_dir)
+    try:
+        with stop_on_signals():
+            train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    except Interrupted as stop:
+        stop.where = f" at step {trainer.state.global_step}"
+        stop.resume = f"rerun the same command to resume from {last_complete_checkpoint(output_dir) or NO_CHECKPOINT}"
+        raise
+    except Exception as err:
+        logger.exception("Training stopped")
+        raise ProjectError(
+            f"training stopped at step {trainer.state.global_step}: {' '.join(str(err).split())}; fix that and rerun the "
+            f"same command to resume from {last_complete_checkpoint(output_dir) or NO_CHECKPOINT}"
+        ) from None
+    trainer.save_model()  # model and tokenizer, safetensors
+    # total_flos from the state: with --disable_tqdm, transformers' PrinterCallback pops it from train()'s metrics.
+    metrics = train_result.metrics | {"train_samples": len(trainer.train_dataset), "total_flos": trainer.state.total_flos,
+                                      "setup_runtime": round(setup_runtime, 4)}  # fmt: skip
+    # train() averages the loss over its own steps only; after a resume, the whole run's comes from the log history.
+    metrics["train_loss"] = run_training_loss(trainer.state, metrics["train_loss"])
+    trainer.log_metrics("train", metrics)
+    return metrics
+
+
+def evaluate_splits(trainer: Trainer, tokenized: dict[str, Dataset], splits: list[Split]) -> tuple[dict, dict]:
+    """The final model on each split (validation: eval_*, then dev_* / test_*): the Trainer's metrics of each, and its
+    scores with the confusion matrix; each split's confusion matrix and misclassified reviews are written as it goes."""
+    results, evaluations = {}, {}
+    for split in splits:
+        dataset = tokenized[split.prefix]
+        output = trainer.predict(dataset, metric_key_prefix=split.prefix)
+        trainer.log_metrics(split.prefix, output.metrics)
+        results[split.prefix] = output.metrics
+        evaluations[split.prefix] = score(output.predictions, output.label_ids, LABEL_NAMES) | {
+            "loss": output.metrics[f"{split.prefix}_loss"]
+        }
+        if trainer.is_world_process_zero():
+            write_split_evaluation(Path(trainer.args.output_dir), split, dataset["review"], output.predictions,
+                                   output.label_ids, evaluations[split.prefix], LABEL_NAMES)  # fmt: skip
+    return results, evaluations
+
+
+def predict_unlabelled(trainer: Trainer, data_args) -> None:
+    """GLUE's unlabelled test.tsv, when the data folder has one: predicted into GLUE's submission layout
+    (index<TAB>prediction), `test_predictions.tsv`."""
+    glue_test = unlabelled_test(data_args.data_dir, data_args.label_column)
+    if not glue_test:
+        return
+    reviews = read_input(str(glue_test), data_args.text_column, data_args.label_column)
+    encoded = tokenize_reviews(Dataset.from_dict({"review": reviews.texts}), trainer.processing_class, data_args.max_length)
+    logits = trainer.predict(encoded.remove_columns("review")).predictions
+    if trainer.is_world_process_zero():
+        write_atomic(Path(trainer.args.output_dir) / "test_predictions.tsv", predictions_tsv(reviews, logits, LABEL_NAMES))
+        logger.info("%s: %d unlabelled reviews predicted, in test_predictions.tsv", glue_test, len(reviews.texts))
+
+
+def write_reports(trainer: Trainer, model_args, data_args, results: dict, evaluations: dict, splits: list[Split]) -> Run:
+    """The per-epoch table and plot, evaluation.md, the model card, the Trainer's result files; all_results.json, which
+    marks the run finished, last (main process only: the others return the same Run without writing)."""
+    output_dir = Path(trainer.args.output_dir)
+    rows = epoch_table(trainer.state.log_history)
+    report = None
+    if trainer.is_world_process_zero():
+        write_epoch_table(rows, output_dir)
+        plot_epochs(rows, output_dir / "training_curves.png")
+        report = write_evaluation_report(evaluations, {s.prefix: s for s in splits}, LABEL_NAMES, output_dir)
+        flags = reproduce_flags(model_args, data_args, trainer.args)
+        card = card_inputs(model_args, data_args, trainer.args, combined(results), splits, to_markdown(rows), flags)
+        write_model_card(output_dir, **card)
+        for split, metrics in results.items():
+            trainer.save_metrics(split, metrics, combined=False)
+        trainer.save_state()
+        mark_finished(output_dir, results)
+    return Run(output_dir, results, evaluations, splits, rows, report)
+
+
+@dataclass
+class Setup:
+    """A run ready to train: its Trainer, the checkpoint it resumes from, its tokenized splits and their names."""
+
+    trainer: Trainer
+    checkpoint: str | None
+    tokenized: dict[str, Dataset]
+    splits: list[Split]  # the evaluated splits, in report order
+    runtime: float  # seconds: arguments, output folder, data, tokenization, model
+
+
+def setup(model_args, data_args, training_args) -> Setup:
+    """The output folder (start, resume its own unfinished run, or refuse in one line, before anything loads), the
+    data, the model and the Trainer."""
+    started = time.perf_counter()
+    with training_args.main_process_first(local=False, desc="output folder check"):
+        checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
+    splits = load_splits(data_args)
+    set_seed(training_args.seed)  # the new classification head's initialisation
+    model, tokenizer = load_model(model_args, data_args.max_length)
+    tokenized = tokenize_splits(splits, tokenizer, data_args, training_args)
+    trainer = build_trainer(model, tokenizer, tokenized, data_args, training_args)
+    names = split_names(data_args.validation_fraction, data_args.validation_split)
+    evaluated = [names[prefix] for prefix in tokenized if prefix != "train"]
+    return Setup(trainer, checkpoint, tokenized, evaluated, time.perf_counter() - started)
+
+
+def train(model_args, data_args, training_args) -> Run:
+    """One run, from its arguments (`training.parse_args`, or built with `dataclasses.replace`) to a finished run
+    folder: set up, fit, evaluate every split, predict GLUE's unlabelled test file, write the reports."""
+    run = setup(model_args, data_args, training_args)
+    train_metrics = fit(run.trainer, run.checkpoint, run.runtime)
+    results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits)
+    predict_unlabelled(run.trainer, data_args)
+    return write_reports(run.trainer, model_args, data_args, {"train": train_metrics} | results, evaluations, run.splits)

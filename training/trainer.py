@@ -1,0 +1,43 @@
+"""The Trainer a run uses: transformers' own, with the notebook recipe's collator, metrics and per-epoch timing."""
+
+import copy
+
+from torch.utils.data import SequentialSampler
+from transformers import DataCollatorWithPadding, Trainer
+
+from sst_data import LABEL_NAMES
+from training_report import EpochTimer, score
+
+
+class OrderedEvaluationTrainer(Trainer):
+    """With group_by_length, transformers 5 also shuffles evaluation rows into length groups, and predictions would
+    no longer line up with the reviews written beside them: evaluation reads rows in the dataset's order."""
+
+    def _get_eval_sampler(self, eval_dataset):  # private hook (docs/development.md, "Private hooks")
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None  # >1: accelerate shards in order
+
+
+def compute_metrics(eval_pred) -> dict:
+    """The per-epoch validation's scores: scalars only (the confusion matrix would break log_metrics and tensorboard;
+    the report files hold it). `samples` counts the rows scored after gathering from every process."""
+    scores = score(eval_pred.predictions, eval_pred.label_ids, LABEL_NAMES)
+    return {key: value for key, value in scores.items() if key != "confusion_matrix"}
+
+
+def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -> Trainer:
+    """A Trainer over the tokenized splits ("train" trains, "eval" validates each epoch). It never pushes: with
+    push_to_hub it would create the Hub repo before training and write its own card over the run's; the run is
+    published once written (training_report.push_run)."""
+    if training_args.push_to_hub:  # a copy: building new arguments would set up this process's devices again
+        training_args = copy.copy(training_args)
+        training_args.push_to_hub = False
+    return OrderedEvaluationTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["eval"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer, padding=data_args.padding, max_length=data_args.max_length),
+        compute_metrics=compute_metrics,
+        callbacks=[EpochTimer()],
+    )
