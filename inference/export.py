@@ -22,7 +22,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser
 
 from errors import exit_in_one_line, one_line_errors
-from run_folder import CARD_INPUTS
+from run_folder import CARD_INPUTS, check_can_write
 from training_report import write_model_card
 
 from .backends import onnx_runner
@@ -97,7 +97,8 @@ def largest_difference(model, tokenizer, path: Path) -> float:
 
 def export_run(run: Path) -> Path:
     """Write `run`/onnx/; it appears whole or not at all (built beside it, checked, then renamed into place)."""
-    run = check_finished_run(run)
+    run = check_finished_run(run, then="export")
+    check_can_write(run / ONNX_FOLDER, "--output_dir")
     if not (run / CARD_INPUTS).is_file():
         raise InferenceError(f"{run}: finished by an older version of the suite (no {CARD_INPUTS}), whose card cannot "
                              "be given the export's section; train the run again with this version, then export")  # fmt: skip

@@ -25,7 +25,7 @@ from training_report import Split, evaluation_markdown
 
 from .backends import Classifier
 from .inputs import read_input
-from .outputs import predictions_tsv, score_reviews, write_evaluation
+from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
 from .runs import BACKENDS
 
 PROG = "python -m inference.predict"
@@ -77,9 +77,11 @@ def main(argv=None) -> None:
     log = sys.stderr if to_stdout else sys.stdout  # standard output is the predictions' when they go there
 
     ###############
-    # Read the input (every line checked), then load the run
+    # Read the input (every line checked), check every file it would write, then load the run
     ###############
     reviews = read_input(args.input, args.text_column, args.label_column)
+    if not to_stdout:
+        check_targets(Path(args.predictions), args.input, labelled=reviews.labels is not None)
     classifier = Classifier(Path(args.output_dir), args.backend)
 
     ###############

@@ -17,8 +17,9 @@ class InferenceError(ProjectError):
     """A run folder or export that prediction cannot use; the message is one line naming it and the fix."""
 
 
-def check_finished_run(folder: Path) -> Path:
-    """`folder`, if it holds a finished run with its model; `InferenceError` saying what is missing otherwise."""
+def check_finished_run(folder: Path, then: str = "predict") -> Path:
+    """`folder`, if it holds a finished run with its model; `InferenceError` saying what is missing otherwise, and
+    what to do before `then` (predict, export)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InferenceError(f"{folder}: run folder not found; {PASS_A_RUN}")
@@ -27,7 +28,7 @@ def check_finished_run(folder: Path) -> Path:
     if not finished and (has_model or any(folder.glob("checkpoint-*"))):
         raise InferenceError(
             f"{folder}: the run is unfinished (no {FINISHED_MARKER}); rerun its training command to finish it "
-            "(it resumes from its last checkpoint), then predict"
+            f"(it resumes from its last checkpoint), then {then}"
         )
     if not has_model:
         raise InferenceError(f"{folder}: holds no model ({', '.join(MODEL_FILES)}); {PASS_A_RUN}")

@@ -3,8 +3,11 @@
 import fnmatch
 import json
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from errors import ProjectError
 
 # Written last, so its presence means the run finished: everything else is on disk by then.
 FINISHED_MARKER = "all_results.json"
@@ -30,6 +33,19 @@ OUTPUT_PATTERNS = [
 def written_by_the_suite(name: str) -> bool:
     """Whether `name`, a file or folder directly in an output folder, is one the suite writes."""
     return any(fnmatch.fnmatch(name, pattern) for pattern in OUTPUT_PATTERNS)
+
+
+def check_can_write(path: Path, flag: str) -> None:
+    """That `path` can be written (created with its missing folders), checked before any work so that the user gets
+    one line naming `flag` rather than a PermissionError after it; nothing is created."""
+    path = Path(path)
+    existing = next(folder for folder in [path, *path.parents] if folder.exists())
+    if existing != path and not existing.is_dir():
+        raise ProjectError(f"{flag} {path}: {existing} is a file, not a folder; choose another {flag}")
+    try:
+        tempfile.TemporaryFile(dir=existing if existing.is_dir() else existing.parent).close()
+    except OSError as err:
+        raise ProjectError(f"{flag} {path}: cannot write there ({err.strerror}); choose a writable place") from None
 
 
 @contextmanager

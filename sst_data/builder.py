@@ -6,13 +6,14 @@ datasets >= 4 no longer runs loading scripts, so the builder is a plain class th
 
 import codecs
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 from datasets.builder import Key
 
-from .schema import HEADER, LABEL_IDS, LABEL_NAMES, SPLIT_FILES, SSTDataError
+from .schema import CONVERSION_FILE, HEADER, LABEL_IDS, LABEL_NAMES, NOTEBOOK_TRAIN_SHA256, SPLIT_FILES, SSTDataError
 
 
 @dataclass
@@ -179,6 +180,16 @@ def data_fingerprint(data_dir: str | Path) -> str:
         if (data_dir / name).exists():
             digest.update(name.encode() + read_split_file(data_dir / name))
     return digest.hexdigest()
+
+
+def train_rows(data_dir: str | Path) -> str | None:
+    """What a row of the folder's train.tsv is: "sentences" (the notebook's own file, or a conversion of the trees),
+    "phrases" (`python -m sst_data --phrases`), or None when nothing says."""
+    data_dir = Path(data_dir)
+    if (data_dir / CONVERSION_FILE).is_file():
+        return json.loads((data_dir / CONVERSION_FILE).read_text(encoding="utf-8")).get("train")
+    train = read_split_file(data_dir / SPLIT_FILES["train"])
+    return "sentences" if hashlib.sha256(train).hexdigest() == NOTEBOOK_TRAIN_SHA256 else None
 
 
 def cache_fingerprint(data_dir: Path, *columns: str) -> str:

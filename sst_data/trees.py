@@ -15,6 +15,7 @@ conflict: every occurrence of it is dropped and the text counted once. Neutral o
 either: a text neutral here and positive there is written, positive.
 """
 
+import json
 import re
 import zipfile
 from collections import Counter
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .schema import HEADER, SPLIT_FILES, SSTDataError
+from .schema import CONVERSION_FILE, HEADER, SPLIT_FILES, SSTDataError
 
 NOTEBOOK_ENCODING = "cp1252"
 TREE_FILES = {split: f"{split}.txt" for split in SPLIT_FILES}
@@ -215,5 +216,7 @@ def convert_release(
     output_dir.mkdir(parents=True, exist_ok=True)
     for split, conversion in conversions.items():
         (output_dir / SPLIT_FILES[split]).write_bytes(conversion.to_tsv())
+    record = {"source": Path(source).name, "encoding": encoding, "train": "phrases" if phrases else "sentences"}
+    (output_dir / CONVERSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return conversions
 

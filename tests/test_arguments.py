@@ -2,15 +2,18 @@
 model folders load safely (safetensors only, no code run unless asked)."""
 
 import json
+import subprocess
 from dataclasses import fields
 
 import pytest
 import torch
+from transformers import DistilBertTokenizer
 
 from errors import ProjectError
 from training import DataArguments, ModelArguments, load_model_and_tokenizer, parse_args
+from training_report import push_run
 
-from .conftest import model_folder_without, train_run
+from .conftest import ROOT, model_folder_without, train_run
 
 
 def test_help_describes_every_setting_of_ours(capsys):
@@ -155,3 +158,59 @@ def test_model_code_runs_only_with_trust_remote_code(run_error, tiny_model_dir, 
     assert not marker.exists()
     model, _ = load_model_and_tokenizer(str(folder), trust_remote_code=True)
     assert marker.exists() and type(model).__name__ == "CustomModel"  # the flag does run it
+
+
+@pytest.mark.parametrize(
+    "repo_id, reason",
+    [
+        ("a/b/c", "Repo id must be in the form 'repo_name' or 'namespace/repo_name'"),
+        ("/x", "Repo id must use alphanumeric chars"),
+        ("you/", "Repo id must use alphanumeric chars"),
+        ("bad..name/x", "Cannot have -- or .. in repo_id"),
+        ("bad id", "Repo id must use alphanumeric chars"),
+    ],
+)
+def test_a_hub_id_the_hub_would_refuse_is_refused_before_training_and_before_a_dry_run_lists(repo_id, reason, tmp_path):
+    with pytest.raises(ProjectError) as err:
+        parse_args(["--hub_model_id", repo_id, "--push_to_hub_dry_run"])
+    assert str(err.value).startswith(f"--hub_model_id {repo_id}: not a Hub model id ({reason}")
+    assert str(err.value).endswith("; give `name` or `user/name`")
+    with pytest.raises(ProjectError) as err:  # checked before the folder is even looked at
+        push_run(tmp_path / "no-run", repo_id, dry_run=True)
+    assert str(err.value).startswith(f"--hub_model_id {repo_id}: not a Hub model id")
+
+
+def test_the_output_folders_name_as_the_default_hub_id_is_checked_too(tmp_path):
+    with pytest.raises(ProjectError) as err:
+        parse_args(["--output_dir", str(tmp_path / "my run"), "--push_to_hub_dry_run"])
+    assert str(err.value).startswith(f"--hub_model_id (default: the name of {tmp_path / 'my run'}) my run: not a Hub model id")
+
+
+def test_a_tokenizer_that_does_not_fit_the_model_is_refused_before_training(run_error, tiny_model_dir, tmp_path):
+    """transformers 5's `vocab_file=` builds a working tokenizer of 5 tokens: every word [UNK], training to chance."""
+    folder = model_folder_without(tiny_model_dir, tmp_path, "tokenizer.json", "tokenizer_config.json")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
+    DistilBertTokenizer(vocab_file=str(vocab)).save_pretrained(folder)
+    assert run_error("--model_name_or_path", str(folder)) == (
+        f"--model_name_or_path {folder}: its tokenizer has 5 tokens for the model's 30522 embeddings; pass a folder "
+        "holding the model's own tokenizer (tokenizer.save_pretrained(folder) with the model)"
+    )
+
+
+def test_a_tokenizer_that_maps_most_words_to_unk_is_refused_before_training(run_error, tiny_model_dir, tmp_path):
+    """A full-size vocabulary that is not this text's (another language's, say): most words unknown."""
+    folder = model_folder_without(tiny_model_dir, tmp_path, "tokenizer.json", "tokenizer_config.json")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *(f"zz{i}" for i in range(30517))]
+    DistilBertTokenizer(vocab={word: i for i, word in enumerate(words)}).save_pretrained(folder)
+    message = run_error("--model_name_or_path", str(folder))
+    assert message.startswith(f"--model_name_or_path {folder}: its tokenizer maps ")
+    assert " of the tokens of 256 training reviews to [UNK]; pass a folder holding the model's own tokenizer" in message
+
+
+def test_make_push_passes_a_hub_id_with_a_space_whole_to_be_refused_in_one_line(tmp_path):
+    """The Makefile quotes HUB_MODEL_ID: "bad id" reaches the check as one id, not as an id and a stray argument."""
+    result = subprocess.run(["make", "-s", "push", "HUB_MODEL_ID=bad id", "DRY_RUN=1", f"OUTPUT_DIR={tmp_path}"],
+                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert result.returncode != 0
+    assert "\npush_to_hub.py: error: --hub_model_id bad id: not a Hub model id (" in f"\n{result.stderr}"

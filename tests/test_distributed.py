@@ -30,6 +30,8 @@ from .conftest import ROOT, fingerprints, free_port
 FAKE_TOKEN = "hf_PlantedFakeToken0123456789abcdefXYZ"
 REPO_ID = "someone/sst2-tiny-ddp"
 
+pytestmark = pytest.mark.slow  # several processes, or benchmark commands: make test-fast skips them
+
 
 @pytest.mark.parametrize(
     "name, distributed_type, processes, machines",

@@ -67,6 +67,7 @@ def test_a_decoder_or_another_attention_function_is_left_as_it_is(change):
     assert type(model.bert.encoder.layer[-1]) is BertLayer
 
 
+@pytest.mark.slow
 def test_the_real_minilm_classifies_real_reviews_alike_with_the_cls_only_last_layer(minilm_dir, tokenizer, sst2_dir):
     reviews = [line.split("\t")[0] for line in (sst2_dir / "dev.tsv").read_text().splitlines()[1:65]]
     batch = tokenizer(reviews, padding=True, truncation=True, max_length=80, return_tensors="pt")

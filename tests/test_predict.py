@@ -6,12 +6,14 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from huggingface_hub import ModelCard
 from transformers import pipeline
 
+from errors import ProjectError
 from inference import Classifier, InferenceError
 from inference.export import export_run
 from inference.predict import PROG
@@ -19,7 +21,7 @@ from inference.predict import main as predict_main
 from sst_data import SSTDataError, load_sst2, notebook_sample
 from training_report import probabilities, push_run
 
-from .conftest import ROOT, predict
+from .conftest import ROOT, fingerprints, predict
 
 LONG_REVIEW = " ".join(["a gorgeous , witty , seductive movie that never lets its wit get in the way ."] * 8)
 
@@ -194,15 +196,15 @@ def test_bad_run_folders_stop_in_one_line(minilm_run, tmp_path, sst2_dir):
         no_model: "{run}: holds no model (config.json, model.safetensors); pass the --output_dir of a finished "
         "run_finetune.py run",
         unfinished: "{run}: the run is unfinished (no all_results.json); rerun its training command to finish it "
-        "(it resumes from its last checkpoint), then predict",
+        "(it resumes from its last checkpoint), then {then}",
     }
     for run, message in cases.items():
         with pytest.raises(InferenceError) as error:
             predict_main(["--output_dir", str(run), "--input", str(sst2_dir / "dev.tsv")])
-        assert str(error.value) == message.format(run=run)
+        assert str(error.value) == message.format(run=run, then="predict")
         with pytest.raises(InferenceError) as error:
             export_run(run)
-        assert str(error.value) == message.format(run=run)
+        assert str(error.value) == message.format(run=run, then="export")
         assert not (run / "onnx").exists()
 
 
@@ -298,3 +300,37 @@ def test_bench_predict_prints_the_side_by_side_tables(exported, sst2_dir, tmp_pa
     fp32 = next(row for row in measured["correctness"] if row["backend"] == "onnx")
     assert fp32["reviews"] == 100 and fp32["max_abs_delta_probability"] <= 1e-4 and fp32["labels_differing"] == 0
     assert measured["matmul_gflops"] > 0 and "| ONNX int8 | 56." in result.stdout  # its size in MB
+
+
+def test_every_output_target_is_checked_before_the_model_loads_and_nothing_a_user_owns_is_overwritten(tmp_path, sst2_dir):
+    """No run is needed: the targets are checked first (the run folder named here does not even exist)."""
+    labelled = tmp_path / "labelled.tsv"
+    labelled.write_bytes((sst2_dir / "dev.tsv").read_bytes())
+    (tmp_path / "alias.tsv").symlink_to(labelled)
+    (tmp_path / "notes.tsv").write_text("my\tnotes\n")
+    (tmp_path / "mine_results.json").write_text("{}")  # a user's file where the evaluation of mine.tsv would go
+    no_run = tmp_path / "no-run"
+    cases = {
+        labelled: "is the input file, whose reviews (and labels) the predictions would replace; write them to another file",
+        tmp_path / "alias.tsv": "is the input file, whose reviews (and labels) the predictions would replace",
+        tmp_path: f"is a folder; name a file, e.g. {tmp_path / 'predictions.tsv'}",
+        tmp_path / "notes.tsv": "exists and is not a predictions file (its first line is not 'review\\tlabel\\tprobability' "
+        "or 'index\\tprediction'); choose another file, or move it away",
+        tmp_path / "mine.tsv": f"{tmp_path / 'mine_results.json'} would be overwritten by its evaluation and was not "
+        "written with these predictions",
+        Path("/sys/sst2-predictions/out.tsv"): "cannot write there (",
+    }
+    before = fingerprints(tmp_path)
+    for target, message in cases.items():
+        with pytest.raises(ProjectError) as error:
+            predict_main(["--output_dir", str(no_run), "--input", str(labelled), "--predictions", str(target)])
+        assert str(error.value).startswith(f"--predictions {target}: ") and message in str(error.value), error.value
+    assert fingerprints(tmp_path) == before  # the input and every file beside it as they were
+
+    result = predict("--output_dir", str(no_run), "--input", str(labelled), "--predictions", str(labelled))
+    assert result.returncode == 1 and result.stderr.splitlines() == [
+        f"{PROG}: error: --predictions {labelled}: is the input file, whose reviews (and labels) the predictions would "
+        "replace; write them to another file"
+    ]
+    assert fingerprints(tmp_path) == before
+

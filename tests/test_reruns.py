@@ -46,6 +46,7 @@ def uninterrupted(tmp_path_factory, tiny_model_dir, sst2_dir):
     return output_dir
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, sst2_dir, tmp_path):
     output_dir = tmp_path / "out"
     command = [sys.executable, str(ROOT / "run_finetune.py"), *short_run(tiny_model_dir, sst2_dir, output_dir)]
@@ -89,6 +90,7 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tiny_model_dir, ss
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(1, EPOCHS + 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_in_one_line_and_the_rerun_resumes_to_the_same_result(
     uninterrupted, tiny_model_dir, sst2_dir, tmp_path, signum

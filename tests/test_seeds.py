@@ -17,7 +17,7 @@ from errors import ProjectError
 from studies.seeds import parse_seeds, plan_study, run_study
 from training import parse_args
 from training_report import push_run, render_model_card
-from training_report.study import TIMINGS, study_card
+from training_report.study import TIMINGS, spread, study_card, study_figure
 
 from .conftest import ROOT, fingerprints, outcome, run_finetune, short_run
 
@@ -87,6 +87,7 @@ def test_a_seed_of_a_study_equals_the_same_run_on_its_own(study, tiny_model_dir,
     assert outcome(alone) == outcome(study / "seed-43")
 
 
+@pytest.mark.slow
 def test_a_killed_study_keeps_finished_seeds_and_resumes_the_rest(study, tiny_model_dir, sst2_dir, tmp_path):
     output_dir = tmp_path / "out"
     command = [sys.executable, str(ROOT / "run_seeds.py"), *study_args(tiny_model_dir, sst2_dir, output_dir)]
@@ -149,6 +150,7 @@ def test_without_seeds_a_study_takes_the_recipes_seed_and_the_four_after_it():
     assert parse_seeds(None, default=42) == [42, 43, 44, 45, 46]
 
 
+@pytest.mark.slow
 def test_bad_study_arguments_end_in_one_line_before_anything_is_written(tmp_path):
     out = tmp_path / "out"
     for args, message in [
@@ -183,3 +185,13 @@ def test_pushing_a_run_of_a_study_shows_the_study_beside_its_own_numbers(study, 
     own = json.loads((study / "seed-43" / "all_results.json").read_text())["eval_accuracy"]
     assert f"| eval_accuracy | {own:.4f} | {summary['mean']:.4f} ± {summary['std']:.4f} |" in section
     assert "## Seed study" not in (study / "seed-43" / "README.md").read_text()  # the run's own card is unchanged
+
+
+def test_a_one_epoch_studys_plot_shows_each_run_and_its_legend_hides_no_point():
+    summary = {"epoch_1_accuracy": spread([0.80, 0.82, 0.85])}
+    figure = study_figure(summary, [42, 43, 44])
+    figure.canvas.draw()
+    (axes,) = figure.axes
+    runs = [line for line in axes.lines if line.get_alpha() == 0.5]
+    assert len(runs) == 3 and all(line.get_marker() not in ("", "None") for line in runs)  # a point each, visible
+    assert axes.get_legend().get_window_extent().y1 <= axes.get_window_extent().y0  # under the axes

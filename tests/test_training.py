@@ -29,11 +29,12 @@ from transformers import (
 from errors import ProjectError
 from inference import Classifier
 from sst_data import LABEL_NAMES, load_sst2, notebook_sample, tokenize_reviews
+from sst_data.trees import convert_release
 from training import load_model_and_tokenizer, parse_args
 from training_report.plots import epochs_figure
 from training_report.splits import split_names
 
-from .conftest import ROOT, last_error_line, notebook_learning_rates, train_run
+from .conftest import ROOT, SST_TREES_DIR, last_error_line, notebook_learning_rates, train_run
 from .conftest import run_finetune as run_script
 
 NOTEBOOK = dict(learning_rate=2e-5, eps=1e-8, batch_size=32, epochs=4, max_grad_norm=1.0)
@@ -71,7 +72,8 @@ def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_
     if on_gpu:
         assert parse_args(["--gpu_mode", "on"])[2].bf16
     else:
-        with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto"):
+        with pytest.raises(ProjectError, match=r"^--gpu_mode on: no CUDA GPU is visible; on a CPU train with "
+                                               r"recipes/fast.yaml \(or pass --gpu_mode auto\)$"):  # fmt: skip
             parse_args(["--gpu_mode", "on"])
 
 
@@ -101,7 +103,8 @@ def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_wi
         _, data_args, args = parse_args(recipe)
         assert data_args.padding == "max_length" and args.bf16 and args.train_sampling_strategy == "group_by_length"
     else:
-        with pytest.raises(ProjectError, match="--gpu_mode on: no CUDA GPU is visible"):
+        with pytest.raises(ProjectError, match="fast-gpu.yaml: --gpu_mode on: no CUDA GPU is visible; on a CPU train with "
+                                               "recipes/fast.yaml"):  # fmt: skip
             parse_args(recipe)
         _, data_args, args = parse_args([*recipe, "--gpu_mode", "auto"])  # what it is, short of the GPU
         assert data_args.padding == "max_length" and args.output_dir == "outputs/fast-gpu"
@@ -158,6 +161,7 @@ def test_recipe_without_a_required_setting_names_it_in_one_line(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_installed_package_runs_the_notebook_recipe_from_another_folder(tmp_path, sst2_dir, tiny_model_dir):
     """A non-editable install (the wheel, into a folder of its own), then `python -m run_finetune` from elsewhere:
     the recipes and the metric module travel as package data."""
@@ -378,7 +382,29 @@ def test_validation_on_the_official_dev_split_trains_on_the_whole_sample(tmp_pat
     card = ModelCard.load(output_dir / "README.md")
     (entry,) = card.data.eval_results
     assert (entry.dataset_type, entry.dataset_split, entry.metric_value) == ("stanfordnlp/sst2", "validation", round(results["eval_accuracy"], 4))
-    assert "all 346 of them trained on, validated each epoch on the official dev split (872 sentences)" in card.text
+    assert "346 training rows, validated each epoch on the official dev split (872 sentences)" in card.text
+    assert "Like the notebook: the reviews of SST-2's `train.tsv` (one sentence per row" in card.text  # its own file
+    assert "Trained for 1 epoch (11 steps)." in card.text and "| epochs | 1 epoch (11 steps) |" in card.text
+
+
+def test_a_run_cut_short_is_described_as_what_ran_and_phrases_as_phrases(tmp_path, tiny_model_dir):
+    """--max_steps 3 of the phrases recipe's 2413 steps: the card, the epoch table and all_results.json say how far it
+    went (a fraction of an epoch), and that the rows were phrases (the converter's record says so)."""
+    data = tmp_path / "phrases"
+    convert_release(SST_TREES_DIR, data, phrases=True)
+    output_dir = tmp_path / "out"
+    train_run(["--config", ROOT / "recipes" / "phrases.yaml", "--model_name_or_path", tiny_model_dir, "--data_dir", data,
+               "--output_dir", output_dir, "--max_steps", "3", "--max_length", "32"])  # fmt: skip
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["epoch"] == pytest.approx(3 / 2413, abs=1e-4) and results["train_samples"] == 77189
+    with open(output_dir / "epoch_stats.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0.0012"]
+    assert (output_dir / "epoch_stats.md").read_text().splitlines()[2].startswith("| 0.0012 |")
+    card = (output_dir / "README.md").read_text()
+    trained = "0.001243 epochs (3 steps: --max_steps 3; 1 epoch takes 2413)"
+    assert f"Trained for {trained}." in card and f"| epochs | {trained} |" in card
+    assert "Every labelled phrase of SST-2's training trees" in card and "one sentence per row" not in card
+    assert "77189 training rows, validated each epoch on the official dev split (872 sentences)" in card
 
 
 def test_validation_on_dev_without_a_dev_file_is_refused(tmp_path, sst2_dir, tiny_model_dir):

@@ -81,6 +81,23 @@ def check_max_length(max_length: int, model, tokenizer) -> None:
         raise ProjectError(f"--max_length {max_length}: above the model's limit of {limit} tokens; pass 3 to {limit}")
 
 
+def check_tokenizer(name: str, model, tokenizer, reviews: list[str]) -> None:
+    """A tokenizer that does not fit its model trains to chance without a word (every word [UNK]): refused in one line
+    when its vocabulary is under half the model's embedding table, or when it maps most words of `reviews` (a sample
+    of the training text) to its unknown token."""
+    rows = model.get_input_embeddings().num_embeddings
+    fix = "pass a folder holding the model's own tokenizer (tokenizer.save_pretrained(folder) with the model)"
+    if len(tokenizer) < rows // 2:
+        raise ProjectError(f"--model_name_or_path {name}: its tokenizer has {len(tokenizer)} tokens for the model's "
+                           f"{rows} embeddings; {fix}")  # fmt: skip
+    if tokenizer.unk_token_id is not None:
+        ids = [i for row in tokenizer(reviews, add_special_tokens=False)["input_ids"] for i in row]
+        unknown = ids.count(tokenizer.unk_token_id) / max(len(ids), 1)
+        if unknown > 0.5:
+            raise ProjectError(f"--model_name_or_path {name}: its tokenizer maps {unknown:.0%} of the tokens of "
+                               f"{len(reviews)} training reviews to {tokenizer.unk_token}; {fix}")  # fmt: skip
+
+
 def load_model(model_args, max_length: int):
     """The run's model and tokenizer, checked against `max_length`, with the recipe's changes (the [CLS]-only last
     layer, frozen word embeddings) made. Seed the run first: the new classification head is initialised here."""

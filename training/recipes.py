@@ -19,6 +19,7 @@ from transformers import HfArgumentParser
 
 from errors import ProjectError, one_line_errors
 from run_folder import RESULT_DEFINING
+from training_report import repo_id_of
 
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
 
@@ -84,6 +85,8 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
     if launched > training_args.world_size:  # e.g. torchrun on a machine without GPUs, no --use_cpu
         raise ProjectError(f"launched as {launched} processes that did not join one group; "
                            "without GPUs pass --use_cpu so they train together over gloo")  # fmt: skip
+    if training_args.push_to_hub or training_args.push_to_hub_dry_run or training_args.hub_model_id:
+        repo_id_of(training_args.output_dir, training_args.hub_model_id)  # before training, not after
     if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
         raise ProjectError("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
     return model_args, data_args, training_args

@@ -30,12 +30,13 @@ from training_report import (
 )
 
 from .data import load_splits, tokenize_splits
-from .model import load_model
+from .model import check_tokenizer, load_model
 from .recipes import reproduce_flags
 from .trainer import build_trainer
 
 logger = logging.getLogger(__name__)
 NO_CHECKPOINT = "the start (no complete checkpoint yet)"
+SAMPLE_FOR_CHECKS = 256  # training reviews the tokenizer is checked on before training
 
 
 @dataclass
@@ -121,7 +122,8 @@ def write_reports(trainer: Trainer, model_args, data_args, results: dict, evalua
         plot_epochs(rows, output_dir / "training_curves.png")
         report = write_evaluation_report(evaluations, {s.prefix: s for s in splits}, LABEL_NAMES, output_dir)
         flags = reproduce_flags(model_args, data_args, trainer.args)
-        card = card_inputs(model_args, data_args, trainer.args, combined(results), splits, to_markdown(rows), flags)
+        card = card_inputs(model_args, data_args, trainer.args, trainer.state, combined(results), splits, to_markdown(rows),
+                           flags)  # fmt: skip
         write_model_card(output_dir, **card)
         for split, metrics in results.items():
             trainer.save_metrics(split, metrics, combined=False)
@@ -141,15 +143,19 @@ class Setup:
     runtime: float  # seconds: arguments, output folder, data, tokenization, model
 
 
-def setup(model_args, data_args, training_args) -> Setup:
+def setup(model_args, data_args, training_args, validation_only: bool = False) -> Setup:
     """The output folder (start, resume its own unfinished run, or refuse in one line, before anything loads), the
-    data, the model and the Trainer."""
+    data, the model and the Trainer. `validation_only`: leave the official dev and test splits out (neither tokenized
+    nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
     with training_args.main_process_first(local=False, desc="output folder check"):
         checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
     splits = load_splits(data_args)
+    if validation_only:
+        splits = {name: data for name, data in splits.items() if name in ("train", "eval")}
     set_seed(training_args.seed)  # the new classification head's initialisation
     model, tokenizer = load_model(model_args, data_args.max_length)
+    check_tokenizer(model_args.model_name_or_path, model, tokenizer, splits["train"]["review"][:SAMPLE_FOR_CHECKS])
     tokenized = tokenize_splits(splits, tokenizer, data_args, training_args)
     trainer = build_trainer(model, tokenizer, tokenized, data_args, training_args)
     names = split_names(data_args.validation_fraction, data_args.validation_split)
@@ -157,11 +163,14 @@ def setup(model_args, data_args, training_args) -> Setup:
     return Setup(trainer, checkpoint, tokenized, evaluated, time.perf_counter() - started)
 
 
-def train(model_args, data_args, training_args) -> Run:
+def train(model_args, data_args, training_args, validation_only: bool = False) -> Run:
     """One run, from its arguments (`training.parse_args`, or built with `dataclasses.replace`) to a finished run
-    folder: set up, fit, evaluate every split, predict GLUE's unlabelled test file, write the reports."""
-    run = setup(model_args, data_args, training_args)
+    folder: set up, fit, evaluate every split, predict GLUE's unlabelled test file, write the reports. With
+    `validation_only` (a search's trials) only the validation split is scored: no dev_* / test_* metric or report,
+    no test predictions."""
+    run = setup(model_args, data_args, training_args, validation_only)
     train_metrics = fit(run.trainer, run.checkpoint, run.runtime)
     results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits)
-    predict_unlabelled(run.trainer, data_args)
+    if not validation_only:
+        predict_unlabelled(run.trainer, data_args)
     return write_reports(run.trainer, model_args, data_args, {"train": train_metrics} | results, evaluations, run.splits)

@@ -10,7 +10,7 @@ from .evaluation import (
     write_evaluation_report,
     write_split_evaluation,
 )
-from .hub import PushError, push_run
+from .hub import PushError, push_run, repo_id_of
 from .model_card import card_inputs, render_model_card, write_model_card
 from .plots import plot_epochs
 from .splits import Split, split_names
@@ -27,6 +27,7 @@ __all__ = [
     "plot_epochs",
     "probabilities",
     "push_run",
+    "repo_id_of",
     "render_model_card",
     "run_training_loss",
     "score",

@@ -32,7 +32,8 @@ class EpochTimer(TrainerCallback):
 
 def epoch_table(log_history: list[dict]) -> list[dict]:
     """One row per completed epoch: training loss (mean of that epoch's logged losses), validation
-    loss and accuracy, training and validation seconds. Entries are keyed by `ceil(epoch)`."""
+    loss and accuracy, training and validation seconds. Entries are keyed by `ceil(epoch)`; a row's `epoch` is where
+    that epoch ended: its number, or a fraction when the run stopped inside it (--max_steps)."""
     rows: dict[int, dict] = {}
     losses: dict[int, list[float]] = {}
     for entry in log_history:
@@ -51,6 +52,8 @@ def epoch_table(log_history: list[dict]) -> list[dict]:
             )
         if "epoch_train_runtime" in entry:
             row["training_time"] = entry["epoch_train_runtime"]
+            reached = round(entry["epoch"], 4)
+            row["epoch"] = int(reached) if reached == int(reached) else reached
     return [rows[epoch] for epoch in sorted(rows) if rows[epoch]["training_time"] is not None]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi, get_token
-from huggingface_hub.utils import filter_repo_objects
+from huggingface_hub.utils import HFValidationError, filter_repo_objects, validate_repo_id
 
 from errors import ProjectError
 from run_folder import CARD_INPUTS, FINISHED_MARKER, written_by_the_suite
@@ -24,6 +24,22 @@ NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 
 class PushError(ProjectError):
     """A push that could not be done; the run's files are left as they were."""
+
+
+def check_repo_id(repo_id: str, flag: str = "--hub_model_id") -> None:
+    """A model repo id the Hub takes (`name` or `user/name`), checked before anything is listed, trained or sent."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        reason = str(err).split("\n")[0].split(": '")[0].rstrip(".")
+        raise PushError(f"{flag} {repo_id}: not a Hub model id ({reason}); give `name` or `user/name`") from None
+
+
+def repo_id_of(output_dir: Path, repo_id: str | None) -> str:
+    """The repo a run is pushed to: `repo_id`, or the output folder's name (as `Trainer` does), checked."""
+    check_repo_id(repo_id or Path(output_dir).resolve().name,
+                  "--hub_model_id" if repo_id else f"--hub_model_id (default: the name of {output_dir})")  # fmt: skip
+    return repo_id or Path(output_dir).resolve().name
 
 
 def upload_files(output_dir: Path) -> list[str]:
@@ -46,7 +62,7 @@ def push_run(
 ) -> None:
     """Upload the run in `output_dir` to the model repo `repo_id` (default: the folder's name, as `Trainer` does)."""
     output_dir = Path(output_dir)
-    repo_id = repo_id or output_dir.resolve().name
+    repo_id = repo_id_of(output_dir, repo_id)
     files = upload_files(output_dir)
     target = f"{repo_id}" + (f" (revision {revision})" if revision else "")
     study = study_card(output_dir)  # the run's own card on disk stays as the run wrote it; the upload shows its study

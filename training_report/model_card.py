@@ -5,6 +5,7 @@ the whole card again rather than edit its Markdown: the ONNX export's section (`
 only, the seed study a run belongs to (`make push`)."""
 
 import json
+import math
 import platform
 import re
 import shlex
@@ -17,6 +18,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_fr
 from huggingface_hub.utils import HFValidationError
 
 from run_folder import CARD_INPUTS, write_atomic
+from sst_data import train_rows
 
 from .epochs import NOTEBOOK_ACCURACY
 from .splits import HUB_DATASET, Split
@@ -48,7 +50,27 @@ def base_model_id(model_name_or_path: str, card: ModelCard | None) -> str | None
     return None
 
 
-def hyperparameters(model_args, data_args, training_args) -> dict:
+def trained_for(training_args, state, train_samples: int) -> str:
+    """How much the run trained: its epochs and steps, and, when --max_steps stopped it, what the epochs would take."""
+    batches = math.ceil(train_samples / (training_args.per_device_train_batch_size * training_args.world_size))
+    by_epochs = math.ceil(batches / training_args.gradient_accumulation_steps) * training_args.num_train_epochs
+    done = f"{epochs(state.epoch)} ({state.global_step} steps"
+    if training_args.max_steps > 0 and state.global_step != by_epochs:
+        planned = training_args.num_train_epochs
+        return f"{done}: --max_steps {training_args.max_steps}; {epochs(planned)} take{'s' * (planned == 1)} {by_epochs:g})"
+    return done + ")"
+
+
+def warmup(steps: float) -> str:
+    """TrainingArguments' warmup_steps: a number of steps, or below 1 a fraction of them."""
+    return "no warmup" if steps == 0 else f"warmup over {steps:.0%} of the steps" if steps < 1 else f"{steps:g} warmup steps"
+
+
+def epochs(count: float) -> str:
+    return f"{count:.4g} epoch" + ("" if count == 1 else "s")
+
+
+def hyperparameters(model_args, data_args, training_args, trained: str) -> dict:
     devices = training_args.world_size
     per_device = training_args.per_device_train_batch_size
     accumulation = training_args.gradient_accumulation_steps
@@ -56,11 +78,11 @@ def hyperparameters(model_args, data_args, training_args) -> dict:
         "optimizer": f"{training_args.optim.value} (eps {training_args.adam_epsilon:g}, "
         f"weight decay {training_args.weight_decay:g})",
         "learning rate": f"{training_args.learning_rate:g}, {training_args.lr_scheduler_type.value} schedule, "
-        f"{training_args.warmup_steps} warmup steps",
+        + warmup(training_args.warmup_steps),
         "gradient clipping (max norm)": f"{training_args.max_grad_norm:g}",
         "batch size": f"{per_device * devices * accumulation} ({per_device} per device x {devices} device(s) "
         f"x {accumulation} accumulation step(s))",
-        "epochs": f"{training_args.num_train_epochs:g}",
+        "epochs": trained,
         "max length (tokens)": data_args.max_length,
         "padding": "to max length" if data_args.padding == "max_length" else "to each batch's longest review",
         "batch order": training_args.train_sampling_strategy,
@@ -93,11 +115,12 @@ def command(flags: list[str], world_size: int, model_name: str) -> str:
     return shlex.join([*launcher, "run_finetune.py", *flags])
 
 
-def card_inputs(model_args, data_args, training_args, results: dict, splits: list[Split], epoch_table: str,
+def card_inputs(model_args, data_args, training_args, state, results: dict, splits: list[Split], epoch_table: str,
                 flags: list[str]) -> dict:  # fmt: skip
-    """Everything the card says of a run, JSON-serializable: `results` as in all_results.json, `splits` the evaluated
-    ones in report order, `flags` the settings that reproduce it."""
+    """Everything the card says of a run, JSON-serializable: `state` the Trainer's at the end, `results` as in
+    all_results.json, `splits` the evaluated ones in report order, `flags` the settings that reproduce it."""
     card = base_model_card(model_args.model_name_or_path)
+    trained = trained_for(training_args, state, results["train_samples"])
     base_model = base_model_id(model_args.model_name_or_path, card)
     base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
     return {
@@ -107,10 +130,12 @@ def card_inputs(model_args, data_args, training_args, results: dict, splits: lis
         "base_name": base_name,
         "license": (card.data.get("license") if card else None) or "unknown",  # the fine-tune inherits the base's
         "data": asdict(data_args) | {"data_dir": flags[flags.index("--data_dir") + 1]},  # as the command names it
+        "rows": train_rows(data_args.data_dir),  # what a row of train.tsv is: sentences, phrases, or unknown
+        "trained": trained,
         "results": results,
         "splits": [asdict(split) for split in splits],
         "epoch_table": epoch_table,
-        "hyperparameters": hyperparameters(model_args, data_args, training_args),
+        "hyperparameters": hyperparameters(model_args, data_args, training_args, trained),
         "environment": environment(training_args),
         "command": command(flags, training_args.world_size, base_name),
         "onnx": None,  # the export's files, once `make export` has run

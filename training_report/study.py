@@ -16,7 +16,7 @@ from scipy import stats
 from run_folder import FINISHED_MARKER, write_atomic
 
 from .epochs import NOTEBOOK_ACCURACY
-from .plots import plt, save_figure
+from .plots import below, plt, save_figure
 
 SUMMARY_FILES = ("seeds.json", "seeds.md", "seeds.csv", "seeds.png")
 TIMINGS = ("_runtime", "_per_second")
@@ -63,7 +63,12 @@ def verdict(summary: dict, model: str) -> str:
 
 
 def epoch_keys(summary: dict) -> list[str]:
-    return sorted((k for k in summary if k.startswith("epoch_")), key=lambda k: int(k.split("_")[1]))
+    return sorted((k for k in summary if k.startswith("epoch_")), key=epoch_of)
+
+
+def epoch_of(key: str) -> float:
+    """The epoch of an `epoch_<k>_accuracy` key: a number, or a fraction for a run stopped inside its first epoch."""
+    return float(key.split("_")[1])
 
 
 def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str) -> str:
@@ -71,10 +76,10 @@ def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str) -> s
     out.write(f"# Seed study: {len(seeds)} runs, seeds {', '.join(map(str, seeds))}, varying {vary}\n\n{line}\n\n")
     out.write("Validation accuracy per epoch (mean ± std over the runs), beside the notebook's single run:\n\n")
     out.write("| Epoch | Accuracy (mean ± std) | min | max | Notebook |\n| ---: | ---: | ---: | ---: | ---: |\n")
-    for epoch, key in enumerate(epoch_keys(summary), start=1):
+    for number, key in enumerate(epoch_keys(summary), start=1):
         s = summary[key]
-        notebook = f"{NOTEBOOK_ACCURACY[epoch - 1]:.3f}" if epoch <= len(NOTEBOOK_ACCURACY) else "—"
-        out.write(f"| {epoch} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {notebook} |\n")
+        notebook = f"{NOTEBOOK_ACCURACY[number - 1]:.3f}" if number <= len(NOTEBOOK_ACCURACY) else "—"
+        out.write(f"| {epoch_of(key):g} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {notebook} |\n")
     out.write("\nThe final model's metrics (std: sample standard deviation; 95% CI: t-interval of the mean):\n\n")
     out.write("| Metric | Mean | Std | Min | Max | 95% CI | " + " | ".join(f"seed {s}" for s in seeds) + " |\n")
     out.write("| --- |" + " ---: |" * (5 + len(seeds)) + "\n")
@@ -95,13 +100,13 @@ def summary_csv(summary: dict, seeds: list[int]) -> str:
     return out.getvalue()
 
 
-def plot_study(summary: dict, seeds: list[int], path: Path) -> None:
+def study_figure(summary: dict, seeds: list[int]):
     """Each run's validation accuracy per epoch (thin lines), their mean with a ±1 std band, the notebook's points."""
     keys = epoch_keys(summary)
-    epochs = list(range(1, len(keys) + 1))
+    epochs = [epoch_of(key) for key in keys]
     fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
-    for i, seed in enumerate(seeds):
-        ax.plot(epochs, [summary[k]["values"][i] for k in keys], "-", lw=0.8, alpha=0.5, color="tab:blue",
+    for i, seed in enumerate(seeds):  # a marker at each point: a one-epoch run is a point, not a line
+        ax.plot(epochs, [summary[k]["values"][i] for k in keys], ".-", lw=0.8, alpha=0.5, color="tab:blue",
                 label="each run" if i == 0 else None)  # fmt: skip
     mean = np.array([summary[k]["mean"] for k in keys])
     std = np.array([summary[k]["std"] for k in keys])
@@ -110,8 +115,8 @@ def plot_study(summary: dict, seeds: list[int], path: Path) -> None:
     reference = NOTEBOOK_ACCURACY[: len(epochs)]
     ax.plot(epochs[: len(reference)], reference, "s", color="black", label="notebook (DistilBERT, one run)")
     ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy", xticks=epochs)
-    ax.legend(loc="best")
-    save_figure(fig, path)
+    below(ax)
+    return fig
 
 
 def write_summary(study_dir: Path, runs: dict[int, Path], vary: str, model: str) -> str:
@@ -122,7 +127,7 @@ def write_summary(study_dir: Path, runs: dict[int, Path], vary: str, model: str)
     record = {"seeds": seeds, "vary": vary, "runs": {str(s): p.name for s, p in runs.items()}, "metrics": summary, "verdict": line}
     write_atomic(study_dir / "seeds.csv", summary_csv(summary, seeds))
     write_atomic(study_dir / "seeds.md", summary_markdown(summary, seeds, vary, line))
-    plot_study(summary, seeds, study_dir / "seeds.png")
+    save_figure(study_figure(summary, seeds), study_dir / "seeds.png")
     write_atomic(study_dir / "seeds.json", json.dumps(record, indent=2))  # last: the study is summarized
     return line
 
