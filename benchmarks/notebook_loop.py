@@ -31,6 +31,25 @@ def padded_tensors(dataset, max_length: int) -> TensorDataset:
     return TensorDataset(ids, (ids != 0).long(), torch.tensor(list(dataset["label"])))
 
 
+def notebook_optimizer(model, steps: int):
+    """The notebook's AdamW and linear schedule without warmup over `steps` steps."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0, num_training_steps=steps)
+
+
+def notebook_step(model, batch, optimizer, scheduler, device) -> float:
+    """One training step as the notebook wrote it: to the device, forward, `loss.item()`, backward, clip, update."""
+    input_ids, attention_mask, labels = (tensor.to(device) for tensor in batch)
+    model.zero_grad()
+    loss = model(input_ids, attention_mask=attention_mask, labels=labels).loss
+    total = loss.item()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return total
+
+
 def train_notebook_loop(
     model, train_set: TensorDataset, validation_set: TensorDataset, epochs: int, device
 ) -> list[dict]:
@@ -38,24 +57,14 @@ def train_notebook_loop(
     model.to(device)
     train_loader = DataLoader(train_set, sampler=RandomSampler(train_set), batch_size=32)
     validation_loader = DataLoader(validation_set, sampler=SequentialSampler(validation_set), batch_size=32)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, num_warmup_steps=0, num_training_steps=len(train_loader) * epochs
-    )
+    optimizer, scheduler = notebook_optimizer(model, len(train_loader) * epochs)
     stats = []
     for _ in range(epochs):
         start = time.perf_counter()
         total_train_loss = 0.0
         model.train()
-        for input_ids, attention_mask, labels in train_loader:
-            input_ids, attention_mask, labels = input_ids.to(device), attention_mask.to(device), labels.to(device)
-            model.zero_grad()
-            loss = model(input_ids, attention_mask=attention_mask, labels=labels).loss
-            total_train_loss += loss.item()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+        for batch in train_loader:
+            total_train_loss += notebook_step(model, batch, optimizer, scheduler, device)
         training_time = time.perf_counter() - start
 
         start = time.perf_counter()

@@ -1,6 +1,7 @@
 """A finished run's classifier behind one backend: PyTorch eager on the run folder, or ONNX Runtime on its export
 (fp32, or int8 dynamically quantized). Reviews in, logits out; tokenized and cut like training."""
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,13 @@ PROGRESS_FROM = 10  # batches: a progress bar on inputs at least this long
 Runner = Callable[[dict[str, np.ndarray]], np.ndarray]  # tokenizer features → logits
 
 
+def forward_inputs(model, features: dict) -> dict:
+    """The features `model.forward` takes: a tokenizer may emit more (BERT's token_type_ids for a DistilBERT), which
+    the Trainer drops from the training data by the same signature (`remove_unused_columns`)."""
+    accepted = inspect.signature(model.forward).parameters
+    return {name: value for name, value in features.items() if name in accepted}
+
+
 def torch_runner(folder: Path, threads: int | None = None) -> Runner:
     """The model in eager mode, fp32, on `threads` threads (default: torch's, one per core)."""
     model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
@@ -25,7 +33,8 @@ def torch_runner(folder: Path, threads: int | None = None) -> Runner:
     def run(features):
         torch.set_num_threads(threads)  # a process-wide setting: another runner may have changed it
         with torch.inference_mode():
-            return model(**{name: torch.from_numpy(array) for name, array in features.items()}).logits.numpy()
+            tensors = {name: torch.from_numpy(array) for name, array in forward_inputs(model, features).items()}
+            return model(**tensors).logits.numpy()
 
     return run
 

@@ -25,7 +25,7 @@ from errors import exit_in_one_line, one_line_errors
 from run_folder import CARD_INPUTS, check_can_write
 from training_report import write_model_card
 
-from .backends import onnx_runner
+from .backends import forward_inputs, onnx_runner
 from .runs import ONNX_FILES, ONNX_FOLDER, InferenceError, check_finished_run
 
 PROG = "python -m inference.export"
@@ -56,7 +56,7 @@ def quiet_loggers(*names: str):
 def export_fp32(model, tokenizer, path: Path) -> None:
     """The model as one ONNX file (weights inside), inputs named as the tokenizer names them, batch and sequence
     length dynamic, output `logits`."""
-    features = dict(tokenizer(EXAMPLES, padding=True, return_tensors="pt"))
+    features = forward_inputs(model, tokenizer(EXAMPLES, padding=True, truncation=True, return_tensors="pt"))
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     # Noise that says nothing about this model: torchvision's ops not registered, torch-internal deprecations,
     # and that every input shares the batch and sequence dimensions.
@@ -89,9 +89,10 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
 
 def largest_difference(model, tokenizer, path: Path) -> float:
     """max |logit difference| between ONNX Runtime on `path` and PyTorch, on the examples."""
-    features = tokenizer(EXAMPLES, padding=True, return_tensors="np")
+    features = tokenizer(EXAMPLES, padding=True, truncation=True, return_tensors="np")
     with torch.inference_mode():
-        expected = model(**{name: torch.from_numpy(array) for name, array in features.items()}).logits.numpy()
+        tensors = {name: torch.from_numpy(array) for name, array in forward_inputs(model, features).items()}
+        expected = model(**tensors).logits.numpy()
     return float(np.abs(onnx_runner(path)(dict(features)) - expected).max())
 
 

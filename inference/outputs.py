@@ -12,7 +12,6 @@ from training_report import Split, cross_entropy, evaluation_markdown, probabili
 
 from .inputs import Reviews
 
-
 PREDICTION_HEADERS = ("review\tlabel\tprobability", "index\tprediction")  # the first line of what predict writes
 EVALUATION_FILES = ("{}_evaluation.md", "{}_results.json", "{}_confusion_matrix.png", "{}_misclassified.tsv")
 

@@ -31,6 +31,7 @@ RESULT_DEFINING = {
     "bf16", "fp16", "bf16_full_eval", "fp16_full_eval", "tf32", "torch_compile", "torch_compile_backend",
     "torch_compile_mode", "use_liger_kernel", "liger_kernel_config", "activation_checkpointing",
     "activation_checkpointing_kwargs", "gradient_checkpointing", "gradient_checkpointing_kwargs", "use_cache",
+    "fill_last_batch", "cuda_graph_step",
     # randomness, batches and their order
     "seed", "data_seed", "full_determinism", "train_sampling_strategy", "length_column_name", "dataloader_drop_last",
     "dataloader_in_order", "ignore_data_skip", "restore_callback_states_from_checkpoint", "remove_unused_columns",
@@ -48,7 +49,8 @@ IDENTITIES = {"model", "model_sha256", "data_sha256", "world_size"}
 
 # Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
 # a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
-ADDED_SETTINGS = {"last_layer_cls_only": False, "dropout": None, "freeze_word_embeddings": False}
+ADDED_SETTINGS = {"last_layer_cls_only": False, "dropout": None, "freeze_word_embeddings": False, "fill_last_batch": False,
+                  "cuda_graph_step": False}
 
 
 def read_settings(path: Path) -> dict:

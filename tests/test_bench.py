@@ -4,12 +4,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from benchmarks import bench
+from benchmarks import bench, results
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # several processes, or benchmark commands: make test-fast skips them
 
 
 def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(tiny_model_dir, sst2_dir, tmp_path):
@@ -36,7 +39,16 @@ def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(
     assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
     assert "Tokenizing train.tsv:" in result.stdout and "(cached)" in result.stdout
     assert "Per training step, whatever the batch (31 steps an epoch at batch 32): clip_grad_norm " in result.stdout
-    per_step = json.loads(report.read_text())["per_step_s"]
+    document = json.loads(report.read_text())
+    assert results.problems(document) == [] and document["kind"] == "training" and document["epochs"] == 1
+    assert [(c["name"], c["seed"], c["run"], c["status"]) for c in document["contenders"]] == [
+        ("loop", 42, 1, "ok"), ("notebook", 42, 2, "ok"), ("fast-gpu", 42, 3, "failed"), ("fast", 42, 4, "ok")]
+    for entry in (c for c in document["contenders"] if c["status"] == "ok"):  # each run as the schema names it
+        assert len(entry["train_s"]) == 1 and entry["train_s"][0] == entry["epochs"][0]["training_time"] > 0
+        assert entry["train_plus_validation_s"] == pytest.approx(entry["train_s"][0] + entry["validation_s"])
+        assert entry["whole_command_s"] > entry["train_plus_validation_s"] and 0 <= entry["accuracy"] <= 1
+    assert f"Results (JSON): {report}" in result.stdout
+    per_step = document["per_step_s"]
     assert set(per_step) == {"clip_grad_norm", "adamw_torch", "adamw_torch_fused"} and all(t > 0 for t in per_step.values())
     rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
     assert set(rows) == {"loop", "notebook", "fast"}
@@ -100,9 +112,10 @@ def test_new_shape_cost_times_every_backend_group_on_unseen_lengths(tiny_model_d
 
 def test_the_cudagraphs_contender_compiles_with_static_shapes(tiny_model_dir, tmp_path):
     """Its environment reaches torch.compile through the Trainer and accelerate as dynamic=False (one graph recorded
-    per batch size), and the contender alone has it; the compilation itself needs a CUDA GPU."""
+    per batch size: one, its last batch filled), and the contender alone has it; compiling needs a CUDA GPU."""
     assert [name for name, (_, _, env) in bench.PROJECT.items() if env] == ["fast-cudagraphs"]
     _, flags, env = bench.PROJECT["fast-cudagraphs"]
+    assert flags[:2] == ["--fill_last_batch", "true"] and bench.PROJECT["fast-graphs"][0].name == "fast-graphs.yaml"
     probe = f"""
 from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
 args = TrainingArguments(output_dir={str(tmp_path)!r}, use_cpu=True, report_to="none",
@@ -116,3 +129,57 @@ print(plugin.backend.value.lower(), plugin.dynamic)
                                 env={**os.environ, "HF_HUB_OFFLINE": "1", **added})  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_profile_step_counts_a_steps_work_for_each_contender_in_its_own_process(tiny_model_dir, sst2_dir, tmp_path):
+    """On a CPU: operators per step and host time for the loop and a recipe (no kernels: those fields are null); the
+    graphed recipe, refused without a GPU, is named in one line and the others are still measured."""
+    report = tmp_path / "profile.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.profile_step", "--model", str(tiny_model_dir), "--data_dir", str(sst2_dir),
+         "--device", "cpu", "--sample_fraction", "0.05", "--warmup", "2", "--steps", "3", "--json", str(report),
+         "--contenders", "loop", "fast-graphs", "fast"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "python -m benchmarks.profile_step: error: 1 contender(s) failed: fast-graphs: ")
+    assert "--gpu_mode on: no CUDA GPU is visible" in result.stderr.strip().splitlines()[-1]
+    document = json.loads(report.read_text())
+    assert results.problems(document) == [] and document["kind"] == "profile"
+    assert document["steps"] == {"warmup": 2, "timed": 3, "profiled": 3}
+    measured = {c["name"]: c for c in document["contenders"]}
+    assert list(measured) == ["loop", "fast"]
+    for name, c in measured.items():
+        assert c["first_steps_s"] > 0 and c["wall_ms_per_step"] >= c["host_ms_per_step"] > 0, name
+        total = c["cpu_ops_per_step"] * 3  # operators counted over the 3 profiled steps: a whole number
+        assert total > 300 and abs(total - round(total)) < 1e-6, name
+        assert all(c[k] is None for k in ("gpu_kernels_per_step", "gpu_busy_ms_per_step", "host_launches_per_step",
+                                          "graph_launches_per_step", "syncs_per_step")), name  # fmt: skip
+        counts = [n for _, n in c["top_ops"]]  # the most called operators, most first
+        assert len(counts) == 8 and counts == sorted(counts, reverse=True) and sum(counts) <= c["cpu_ops_per_step"]
+        assert all(op.startswith("aten::") for op, _ in c["top_ops"]), name
+        assert f"[profile] {name}: first " in result.stdout
+    assert measured["fast"]["cpu_ops_per_step"] != measured["loop"]["cpu_ops_per_step"]  # two programs, two counts
+
+
+def test_gpu_sh_runs_end_to_end_on_a_cpu_and_leaves_its_files(tiny_model_dir, sst2_dir, tmp_path):
+    """The GPU check's script, tried as its header says on a CPU (CPU contenders stand in for the GPU's): every step
+    ends in time, and what it leaves in OUT is what comes back from the device machine: at most 8 plain files, one
+    folder, each JSON result in the schema."""
+    out = tmp_path / "out"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "benchmarks/gpu.sh", str(out), "--quick", "--device", "cpu", "--model",
+                             str(tiny_model_dir), "--data_dir", str(sst2_dir)], capture_output=True, text=True,
+                            cwd=ROOT, env=env)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["distilbert.json", "distilbert.log", "machine.txt", "minilm.json", "minilm.log", "profile.json",
+                     "profile.log"] and all((out / f).is_file() for f in files)  # fmt: skip
+    steps = [line for line in (out / "machine.txt").read_text().splitlines() if line.startswith("step ")]
+    assert [line.split(":")[0] for line in steps] == ["step profile", "step distilbert", "step minilm"]
+    assert all(": exit 0 after " in line for line in steps), steps
+    for name, contenders in {"profile": ["loop", "fast"], "distilbert": ["loop", "fast"], "minilm": ["fast"]}.items():
+        document = json.loads((out / f"{name}.json").read_text())
+        assert results.problems(document) == [] and [c["name"] for c in document["contenders"]] == contenders, name
+    assert json.loads((out / "minilm.json").read_text())["seeds"] == [42]  # --quick: one seed

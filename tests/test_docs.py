@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PENDING = {"search"}  # added with issue 21
+PENDING: set[str] = set()  # make targets the docs may name before the Makefile has them
+NOT_TARGETS = {"it"}  # "make it readable": the English verb, in an error message the docs quote
 
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -63,7 +64,7 @@ def test_make_targets_exist():
         f"{doc.relative_to(ROOT)}: make {name}"
         for doc in DOCS
         for name in set(MAKE.findall(doc.read_text(encoding="utf-8")))
-        if name not in targets
+        if name not in targets | NOT_TARGETS
     )
     assert not unknown, "\n".join(unknown)
 

@@ -21,7 +21,7 @@ from inference.predict import main as predict_main
 from sst_data import SSTDataError, load_sst2, notebook_sample
 from training_report import probabilities, push_run
 
-from .conftest import ROOT, fingerprints, predict
+from .conftest import ROOT, fingerprints, predict, short_run, train_run
 
 LONG_REVIEW = " ".join(["a gorgeous , witty , seductive movie that never lets its wit get in the way ."] * 8)
 
@@ -334,3 +334,15 @@ def test_every_output_target_is_checked_before_the_model_loads_and_nothing_a_use
     ]
     assert fingerprints(tmp_path) == before
 
+
+
+def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_every_backend(tiny_model_dir, sst2_dir, tmp_path):
+    """The tiny DistilBERT carries MiniLM's BERT tokenizer, which emits token_type_ids that DistilBERT's forward does not
+    take: the Trainer drops them by the forward's signature, and so must export and the torch backend."""
+    run = tmp_path / "run"
+    train_run(short_run(tiny_model_dir, sst2_dir, run, epochs=1) + ["--save_strategy", "no"])
+    assert "token_type_ids" in Classifier(run, "torch").tokenizer("a review")
+    export_run(run)
+    reviews = [row["review"] for row in tsv_rows(sst2_dir / "dev.tsv")[:64]]
+    logits = {backend: Classifier(run, backend).logits(reviews, progress=False)[0] for backend in ("torch", "onnx")}
+    assert np.abs(logits["torch"] - logits["onnx"]).max() < 1e-4

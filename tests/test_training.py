@@ -10,9 +10,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import pytest
-import tomllib
 import torch
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file

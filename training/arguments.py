@@ -127,11 +127,31 @@ class FinetuneArguments(TrainingArguments):
         },
     )
 
+    fill_last_batch: bool = field(
+        default=False,
+        metadata={
+            "help": "Fill each epoch's last partial batch (and evaluation's) up to the batch size with empty reviews "
+            "that carry no loss: with --padding max_length every batch then has one shape, as a CUDA graph needs. The "
+            "same loss, gradients, updates and scores as without (tested; dropout draws other masks). One process only."
+        },
+    )
+    cuda_graph_step: bool = field(
+        default=False,
+        metadata={
+            "help": "Capture the whole training step (forward, backward, clipping, fused AdamW) once as a CUDA graph "
+            "and replay it for every batch: one launch a step instead of hundreds, no compiler. Needs a CUDA GPU, "
+            "--padding max_length, --optim adamw_torch_fused; fills the last batch as --fill_last_batch does "
+            "(recipes/fast-graphs.yaml)."
+        },
+    )
+
     def __post_init__(self):
         # Checked here, before any data or model loads; torch would only fail at the first step, or never. Every
         # check holds for the values it leaves too: dataclasses.replace() builds a run's arguments from another's.
         if self.learning_rate <= 0:
             raise ValueError(f"--learning_rate {self.learning_rate}: must be > 0")
+        if self.weight_decay < 0:
+            raise ValueError(f"--weight_decay {self.weight_decay}: must be >= 0 (0: none, as the notebook)")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} {getattr(self, name)}: must be an integer >= 1")
@@ -141,7 +161,10 @@ class FinetuneArguments(TrainingArguments):
         check_seed("data_seed", self.data_seed)
         on_gpu = torch.cuda.is_available() and not self.use_cpu
         if self.gpu_mode == "on" and not on_gpu:
-            raise ValueError("--gpu_mode on: no CUDA GPU is visible; use --gpu_mode auto (CPU settings) or off")
+            raise ValueError("--gpu_mode on: no CUDA GPU is visible; on a CPU train with recipes/fast.yaml (or pass --gpu_mode auto)")
+        if self.cuda_graph_step and not on_gpu:
+            raise ValueError("--cuda_graph_step: captures the training step as a CUDA graph, and no CUDA GPU is "
+                             "visible; drop the flag (on a CPU: recipes/fast.yaml)")  # fmt: skip
         if self.gpu_mode != "off" and on_gpu:
             for name, value in zip(self.GPU_MODE_SETTINGS, (True, True, "adamw_torch_fused", False)):
                 setattr(self, name, value)

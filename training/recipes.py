@@ -93,8 +93,8 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
 
 
 def read_arguments(argv: list[str] | None = None, description: str | None = None):
-    """The arguments of the recipe and `argv`, as `parse_args` reads them, before it checks them against the process
-    (which sets up its devices: a second set of arguments read in a process must not)."""
+    """The arguments of the recipe and `argv`, before `parse_args` checks them against this process (its token, its
+    launcher)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     config_parser = argparse.ArgumentParser(add_help=False)
     config_parser.add_argument("--config", default=DEFAULT_RECIPE)
@@ -132,7 +132,6 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     if unknown:
         raise ProjectError(f"unrecognized arguments: {' '.join(unknown)}; see --help (a value with spaces needs quotes)")
     return tuple(arguments)
-
 
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.

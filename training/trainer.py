@@ -31,7 +31,12 @@ def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -
     if training_args.push_to_hub:  # a copy: building new arguments would set up this process's devices again
         training_args = copy.copy(training_args)
         training_args.push_to_hub = False
-    return OrderedEvaluationTrainer(
+    trainer_class = OrderedEvaluationTrainer
+    if training_args.fill_last_batch or training_args.cuda_graph_step:  # one batch shape: training/static_shapes.py
+        from .static_shapes import static_shape_trainer  # it subclasses OrderedEvaluationTrainer, from this module
+
+        trainer_class = static_shape_trainer(data_args, training_args)
+    return trainer_class(
         model=model,
         args=training_args,
         train_dataset=tokenized["train"],

@@ -30,8 +30,10 @@ SEARCH_FILES = ("search.json", "search.md", "trials.csv", "expected_best.png", "
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
-BAND = (f"{CONFIDENCE:.0%} percentile bootstrap over the complete trials' values ({BOOTSTRAP_RESAMPLES} resamples "
-        f"with replacement, seed {BOOTSTRAP_SEED})")  # fmt: skip
+BAND = (
+    f"{CONFIDENCE:.0%} percentile bootstrap over the complete trials' values ({BOOTSTRAP_RESAMPLES} resamples "
+    f"with replacement, seed {BOOTSTRAP_SEED})"
+)
 CONFIRMED_METRICS = ("eval_accuracy", "dev_accuracy", "test_accuracy", "eval_macro_f1", "eval_loss")
 
 
@@ -48,8 +50,9 @@ def expected_best(values) -> np.ndarray:
     return expected_best_weights(len(values)) @ values
 
 
-def expected_best_band(values, confidence: float = CONFIDENCE, resamples: int = BOOTSTRAP_RESAMPLES,
-                       seed: int = BOOTSTRAP_SEED) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def expected_best_band(
+    values, confidence: float = CONFIDENCE, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[np.ndarray, np.ndarray]:
     """The percentile bootstrap band of `expected_best` at each n: (lower, upper)."""
     values = np.asarray(values, dtype=np.float64)
     k = len(values)
@@ -62,8 +65,13 @@ def expected_best_band(values, confidence: float = CONFIDENCE, resamples: int = 
 
 def curve_record(values) -> dict:
     lower, upper = expected_best_band(values)
-    return {"n": list(range(1, len(values) + 1)), "mean": expected_best(values).tolist(), "lower": lower.tolist(),
-            "upper": upper.tolist(), "band": BAND}  # fmt: skip
+    return {
+        "n": list(range(1, len(values) + 1)),
+        "mean": expected_best(values).tolist(),
+        "lower": lower.tolist(),
+        "upper": upper.tolist(),
+        "band": BAND,
+    }
 
 
 def budgets(k: int) -> list[int]:
@@ -76,42 +84,55 @@ def where_the_notebook_falls(curve: dict, confirmation: dict | None) -> str:
     mean = curve["mean"]
     reached = next((n for n, value in zip(curve["n"], mean) if value >= target), None)
     if reached is None:
-        text = (f"the notebook's {target:.3f} (DistilBERT, one run) lies above the expected best at every budget up to "
-                f"{len(mean)} trials (at most {mean[-1]:.4f})")  # fmt: skip
+        text = (
+            f"the notebook's {target:.3f} (DistilBERT, one run) lies above the expected best at every budget up to "
+            f"{len(mean)} trials (at most {mean[-1]:.4f})"
+        )
     else:
-        text = (f"the notebook's {target:.3f} (DistilBERT, one run) is reached by the expected best after {reached} "
-                f"trial{'s' * (reached > 1)}")  # fmt: skip
+        text = (
+            f"the notebook's {target:.3f} (DistilBERT, one run) is reached by the expected best after {reached} "
+            f"trial{'s' * (reached > 1)}"
+        )
     if confirmation:
         accuracy = confirmation["metrics"]["eval_accuracy"]
         low, high = accuracy["ci95"]
         side = "above" if target > high else "below" if target < low else "inside"
-        text += (f", and {side} the 95% interval of the winner's confirmed validation mean ({low:.4f}–{high:.4f})")
+        text += f", and {side} the 95% interval of the winner's confirmed validation mean ({low:.4f}–{high:.4f})"
     return text
 
 
-def verdict(trials: list[dict], curve: dict, best: dict, confirmation: dict | None, baseline: dict | None,
-            model: str) -> str:  # fmt: skip
+def verdict(
+    trials: list[dict], curve: dict, best: dict, confirmation: dict | None, baseline: dict | None, model: str
+) -> str:
     k = len(curve["n"])
     quoted = [n for n in (1, 5, k) if n <= k]
-    parts = [f"{n} trial{'s' * (n > 1)}: {curve['mean'][n - 1]:.4f} ({curve['lower'][n - 1]:.4f}–{curve['upper'][n - 1]:.4f})"
-             for n in dict.fromkeys(quoted)]  # fmt: skip
-    text = (f"Verdict: over {k} complete trials of {model}, the expected best validation accuracy after "
-            f"{'; after '.join(parts)} (95% bootstrap band). The best trial, {best['number']}, scored {best['value']:.4f}")
+    parts = [
+        f"{n} trial{'s' * (n > 1)}: {curve['mean'][n - 1]:.4f} ({curve['lower'][n - 1]:.4f}–{curve['upper'][n - 1]:.4f})"
+        for n in dict.fromkeys(quoted)
+    ]
+    text = (
+        f"Verdict: over {k} complete trials of {model}, the expected best validation accuracy after "
+        f"{'; after '.join(parts)} (95% bootstrap band). The best trial, {best['number']}, scored {best['value']:.4f}"
+    )
     if confirmation:
         accuracy = confirmation["metrics"]["eval_accuracy"]
         seeds = len(accuracy["values"])
         curse = best["value"] - accuracy["mean"]
-        text += (f"; confirmed over {seeds} seeds (new validation rows, batch orders and initialisations) its "
-                 f"configuration gives {accuracy['mean']:.4f} ± {accuracy['std']:.4f} on validation")
+        text += (
+            f"; confirmed over {seeds} seeds (new validation rows, batch orders and initialisations) its "
+            f"configuration gives {accuracy['mean']:.4f} ± {accuracy['std']:.4f} on validation"
+        )
         for key, title in (("dev_accuracy", "dev"), ("test_accuracy", "test")):
             if key in confirmation["metrics"]:
                 text += f", {confirmation['metrics'][key]['mean']:.4f} ± {confirmation['metrics'][key]['std']:.4f} on {title}"
-        text += (f": the trial's score overstates its configuration by {curse:+.4f} (the winner's curse, measured)")
+        text += f": the trial's score overstates its configuration by {curse:+.4f} (the winner's curse, measured)"
     else:
         text += " (not confirmed: SEEDS=none; a selected trial's score is biased upward)"
     if baseline:
-        text += (f". The recipe's own seed study ({baseline['path']}) gives {baseline['mean']:.4f} ± {baseline['std']:.4f}"
-                 f" on validation")
+        text += (
+            f". The recipe's own seed study ({baseline['path']}) gives {baseline['mean']:.4f} ± {baseline['std']:.4f}"
+            f" on validation"
+        )
         if confirmation:
             text += f", {confirmation['metrics']['eval_accuracy']['mean'] - baseline['mean']:+.4f} for the tuning"
     return text + f". Where the notebook stands: {where_the_notebook_falls(curve, confirmation)}."
@@ -121,20 +142,51 @@ def plot_expected_best(curve: dict, confirmation: dict | None, baseline: dict | 
     n = np.array(curve["n"])
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     ax.plot(n, curve["mean"], "o-", color="tab:blue", ms=3, label="expected best after n trials")
-    ax.fill_between(n, curve["lower"], curve["upper"], color="tab:blue", alpha=0.2, label=f"{CONFIDENCE:.0%} bootstrap band")
-    ax.axhline(NOTEBOOK_ACCURACY[-1], color="black", ls="--", lw=1, label=f"notebook {NOTEBOOK_ACCURACY[-1]:.3f} (DistilBERT, one run)")
+    ax.fill_between(
+        n, curve["lower"], curve["upper"], color="tab:blue", alpha=0.2, label=f"{CONFIDENCE:.0%} bootstrap band"
+    )
+    ax.axhline(
+        NOTEBOOK_ACCURACY[-1],
+        color="black",
+        ls="--",
+        lw=1,
+        label=f"notebook {NOTEBOOK_ACCURACY[-1]:.3f} (DistilBERT, one run)",
+    )
     if baseline:
-        ax.axhline(baseline["mean"], color="tab:green", ls=":", lw=1.5,
-                   label=f"recipe's seed-study mean {baseline['mean']:.4f} ({baseline['runs']} seeds)")  # fmt: skip
+        ax.axhline(
+            baseline["mean"],
+            color="tab:green",
+            ls=":",
+            lw=1.5,
+            label=f"recipe's seed-study mean {baseline['mean']:.4f} ({baseline['runs']} seeds)",
+        )
     else:
-        ax.text(0.99, 0.02, "recipe's seed-study mean: not given (BASELINE=path/to/seeds.json)", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=8, color="tab:green")  # fmt: skip
+        ax.text(
+            0.99,
+            0.02,
+            "recipe's seed-study mean: not given (BASELINE=path/to/seeds.json)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="tab:green",
+        )
     if confirmation:
         accuracy = confirmation["metrics"]["eval_accuracy"]
-        ax.errorbar([n[-1]], [accuracy["mean"]], yerr=[accuracy["std"]], fmt="s", color="tab:orange", capsize=4,
-                    label=f"winner confirmed: mean ± std over {len(accuracy['values'])} seeds")  # fmt: skip
-    ax.set(title=f"Expected best validation accuracy ({len(n)} trials, {sampler})", xlabel="trials (n)",
-           ylabel="validation accuracy")  # fmt: skip
+        ax.errorbar(
+            [n[-1]],
+            [accuracy["mean"]],
+            yerr=[accuracy["std"]],
+            fmt="s",
+            color="tab:orange",
+            capsize=4,
+            label=f"winner confirmed: mean ± std over {len(accuracy['values'])} seeds",
+        )
+    ax.set(
+        title=f"Expected best validation accuracy ({len(n)} trials, {sampler})",
+        xlabel="trials (n)",
+        ylabel="validation accuracy",
+    )
     if len(n) > 20:
         ax.set_xscale("log")
     else:
@@ -150,11 +202,16 @@ def optuna_plots(study, output_dir: Path) -> tuple[dict | None, list[str]]:
     from optuna.visualization import matplotlib as optuna_matplotlib
 
     importances, notes = None, []
-    with warnings.catch_warnings(), matplotlib.rc_context():  # Optuna's plots switch the style to ggplot: for theirs only
+    with (
+        warnings.catch_warnings(),
+        matplotlib.rc_context(),
+    ):  # Optuna's plots switch the style to ggplot: for theirs only
         warnings.simplefilter("ignore")  # experimental plots; PED-ANOVA's "importances will be equal" on few trials
         matplotlib.rcParams["figure.figsize"] = (9.0, 4.5)  # the slice plot gives each flag half the width
-        for name, plot in (("importances.png", optuna_matplotlib.plot_param_importances),
-                           ("slice.png", optuna_matplotlib.plot_slice)):  # fmt: skip
+        for name, plot in (
+            ("importances.png", optuna_matplotlib.plot_param_importances),
+            ("slice.png", optuna_matplotlib.plot_slice),
+        ):
             try:
                 if name == "importances.png":
                     importances = dict(optuna.importance.get_param_importances(study))
@@ -176,8 +233,16 @@ def trials_csv(trials: list[dict], params: list[str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["number", "state", "value", "run", "note", *params])
     for t in trials:
-        writer.writerow([t["number"], t["state"], "" if t["value"] is None else t["value"], t["run"] or "",
-                         t.get("note", ""), *(t["params"].get(p, "") for p in params)])  # fmt: skip
+        writer.writerow(
+            [
+                t["number"],
+                t["state"],
+                "" if t["value"] is None else t["value"],
+                t["run"] or "",
+                t.get("note", ""),
+                *(t["params"].get(p, "") for p in params),
+            ]
+        )
     return out.getvalue()
 
 
@@ -191,8 +256,10 @@ def search_markdown(record: dict, params: list[str]) -> str:
     out = io.StringIO()
     out.write(f"# Hyperparameter search `{record['study']}`: {k} complete trials, {record['sampler']} sampler\n\n")
     out.write(f"{record['verdict']}\n\n")
-    out.write(f"Trials were scored on {record['selected_on']} ({record['metric']}, {record['direction']}d); "
-              f"{record['hygiene']}\n\n")
+    out.write(
+        f"Trials were scored on {record['selected_on']} ({record['metric']}, {record['direction']}d); "
+        f"{record['hygiene']}\n\n"
+    )
     out.write("## Expected best validation accuracy after n trials\n\n")
     out.write(f"Dodge et al. 2019's estimator over the {k} complete trials; band: {curve['band']}.\n\n")
     out.write("| n | expected best | band low | band high |\n| ---: | ---: | ---: | ---: |\n")
@@ -204,14 +271,18 @@ def search_markdown(record: dict, params: list[str]) -> str:
     out.write("\n## Confirmation\n\n")
     if confirmation:
         seeds = confirmation["seeds"]
-        out.write(f"The best configuration trained once per seed ({', '.join(map(str, seeds))}; each seed sets the "
-                  f"split, batch-order and initialisation seeds), in `confirmation/` (seeds.md there):\n\n")  # fmt: skip
+        out.write(
+            f"The best configuration trained once per seed ({', '.join(map(str, seeds))}; each seed sets the "
+            f"split, batch-order and initialisation seeds), in `confirmation/` (seeds.md there):\n\n"
+        )
         out.write("| metric | mean ± std | min | max | 95% CI |\n| --- | ---: | ---: | ---: | ---: |\n")
         for key in CONFIRMED_METRICS:
             if key in confirmation["metrics"]:
                 s = confirmation["metrics"][key]
-                out.write(f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | "
-                          f"{s['ci95'][0]:.4f}–{s['ci95'][1]:.4f} |\n")  # fmt: skip
+                out.write(
+                    f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | "
+                    f"{s['ci95'][0]:.4f}–{s['ci95'][1]:.4f} |\n"
+                )
         for note in record.get("confirmation_notes", []):
             out.write(f"\n{note}\n")
     else:
@@ -221,11 +292,17 @@ def search_markdown(record: dict, params: list[str]) -> str:
     for t in sorted(record["trials"], key=lambda t: (t["value"] is None, -(t["value"] or 0), t["number"])):
         value = "" if t["value"] is None else f"{t['value']:.4f}"
         cells = [fmt(t["params"][p]) if p in t["params"] else "" for p in params]
-        out.write(f"| {t['number']} | {t['state']} | {value} | " + " | ".join(cells) + f" | {t['run'] or ''} | {t.get('note', '')} |\n")
+        out.write(
+            f"| {t['number']} | {t['state']} | {value} | "
+            + " | ".join(cells)
+            + f" | {t['run'] or ''} | {t.get('note', '')} |\n"
+        )
     out.write("\n## Parameter importances\n\n")
     if record["importances"]:
-        out.write("Optuna's default evaluator (PED-ANOVA) over the complete trials: the share of the score's variation "
-                  "each flag explains, on this search's few trials a rough guide only.\n\n")  # fmt: skip
+        out.write(
+            "Optuna's default evaluator (PED-ANOVA) over the complete trials: the share of the score's variation "
+            "each flag explains, on this search's few trials a rough guide only.\n\n"
+        )
         out.write("| flag | importance |\n| --- | ---: |\n")
         out.write("".join(f"| {p} | {v:.3f} |\n" for p, v in record["importances"].items()))
         out.write("\n![importances](importances.png)\n")
@@ -236,10 +313,24 @@ def search_markdown(record: dict, params: list[str]) -> str:
     return out.getvalue()
 
 
-def write_search_report(output_dir: Path, *, study, study_name: str, metric: str, direction: str, sampler: str,
-                        space: dict, storage: str, trials: list[dict], confirmation: dict | None,
-                        baseline: dict | None, selected_on: str, hygiene: str, model: str,
-                        confirmation_notes: list[str] = ()) -> dict:  # fmt: skip
+def write_search_report(
+    output_dir: Path,
+    *,
+    study,
+    study_name: str,
+    metric: str,
+    direction: str,
+    sampler: str,
+    space: dict,
+    storage: str,
+    trials: list[dict],
+    confirmation: dict | None,
+    baseline: dict | None,
+    selected_on: str,
+    hygiene: str,
+    model: str,
+    confirmation_notes: list[str] = (),
+) -> dict:
     """Every file of the report (SEARCH_FILES) in `output_dir`, search.json last; returns its record. `trials`: each
     trial as {number, state, params, value, run, note}; `study`: the Optuna study, for its importance and slice plots."""
     output_dir = Path(output_dir)
@@ -251,12 +342,24 @@ def write_search_report(output_dir: Path, *, study, study_name: str, metric: str
     params = list(space)
     importances, plot_notes = optuna_plots(study, output_dir)
     record = {
-        "study": study_name, "metric": metric, "direction": direction, "sampler": sampler, "space": space,
-        "storage": storage, "selected_on": selected_on, "hygiene": hygiene, "trials": trials, "best": best,
-        "best_run": best_trial["run"], "expected_best": curve, "confirmation": confirmation,
-        "confirmation_notes": list(confirmation_notes), "baseline": baseline, "importances": importances,
+        "study": study_name,
+        "metric": metric,
+        "direction": direction,
+        "sampler": sampler,
+        "space": space,
+        "storage": storage,
+        "selected_on": selected_on,
+        "hygiene": hygiene,
+        "trials": trials,
+        "best": best,
+        "best_run": best_trial["run"],
+        "expected_best": curve,
+        "confirmation": confirmation,
+        "confirmation_notes": list(confirmation_notes),
+        "baseline": baseline,
+        "importances": importances,
         "plot_notes": plot_notes,
-    }  # fmt: skip
+    }
     record["verdict"] = verdict(trials, curve, best, confirmation, baseline, model)
     write_atomic(output_dir / "trials.csv", trials_csv(trials, params))
     plot_expected_best(curve, confirmation, baseline, sampler, output_dir / "expected_best.png")
