@@ -42,7 +42,7 @@ from optuna.trial import TrialState
 from errors import Interrupted, ProjectError, stop_on_signals
 from run_folder import FINISHED_MARKER, SETTINGS_FILE, check_rerun, read_settings, run_settings
 from run_folder.settings import settings_differences
-from training import train
+from training import check_model_source, train
 from training.recipes import given_flags
 from training_report.model_card import base_model_card, base_model_id
 from training_report.search import SEARCH_FILES, write_search_report
@@ -159,7 +159,8 @@ def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str])
     output_dir = Path(search_args.output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise ProjectError(f"--output_dir {output_dir}: is a file, not a folder; choose another --output_dir")
-    settings = run_settings(*arguments)  # the model and data hashed: a missing folder is refused here
+    check_model_source(arguments[0].model_name_or_path)
+    settings = run_settings(*arguments)  # the model and data hashed
     baseline = read_baseline(search_args.baseline, settings) if search_args.baseline else None
     return Search(
         output_dir=output_dir,

@@ -96,18 +96,18 @@ def test_too_small_a_sample_to_split(run_error):
     )
 
 
-def test_too_small_a_sample_to_train_on_beside_the_dev_split_is_refused_before_the_model_loads(run_error, tmp_path):
-    # A model folder that does not exist: the sizes are checked first, before the model is looked for.
-    assert run_error("--validation_split", "dev", "--sample_fraction", "0.00007", "--model_name_or_path", str(tmp_path)) == (
+def test_too_small_a_sample_to_train_on_beside_the_dev_split_is_refused_before_the_model_loads(run_error):
+    assert run_error("--validation_split", "dev", "--sample_fraction", "0.00007") == (
         "--validation_split dev: the sample and dev.tsv give 0 train / 872 validation rows; need at least 1 to train on "
         "and 2 to validate on: raise --sample_fraction, or give dev.tsv at least 2 reviews"
     )
 
 
-def test_missing_model_folder_is_not_blamed_on_the_hub(run_error, tmp_path):
+def test_missing_model_folder_is_not_blamed_on_the_hub_and_leaves_no_run_folder(run_error, tmp_path):
     assert run_error("--model_name_or_path", str(tmp_path / "no-model")) == (
         f"--model_name_or_path {tmp_path}/no-model: folder not found; pass a model folder or a Hub model id"
     )
+    assert not (tmp_path / "out").exists()  # checked before the run folder is made or its settings written
 
 
 def test_resume_from_a_folder_that_is_no_checkpoint(run_error, tmp_path):

@@ -22,7 +22,7 @@ from errors import ProjectError
 from studies.search import SearchArguments, check_owned_flags, masked, plan_search, run_search
 from studies.space import read_space
 from training import parse_args
-from training_report.search import expected_best, expected_best_band
+from training_report.search import expected_best, expected_best_band, verdict
 
 from .conftest import ROOT, free_port, outcome, train_run
 
@@ -74,6 +74,20 @@ def test_the_expected_best_and_its_band_against_monte_carlo():
     assert (lower[4], upper[4]) == pytest.approx(tuple(np.percentile(at_five, [2.5, 97.5])), abs=1e-12)
     flat = expected_best_band([0.8] * 4)
     assert np.allclose(flat, 0.8)
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "says"),
+    [
+        (0.80, "overstates its configuration by 0.0500 (the winner's curse"),
+        (0.88, "understates its configuration by 0.0300 (no winner's curse"),
+    ],
+)
+def test_the_verdict_names_the_direction_of_the_trial_scores_error(confirmed, says):
+    curve = {"n": [1, 2], "mean": [0.84, 0.85], "lower": [0.83, 0.84], "upper": [0.85, 0.85]}
+    accuracy = {"mean": confirmed, "std": 0.01, "values": [confirmed - 0.01, confirmed + 0.01], "ci95": [0.7, 0.9]}
+    text = verdict([], curve, {"number": 1, "value": 0.85}, {"metrics": {"eval_accuracy": accuracy}}, None, "tiny")
+    assert says in text and text.count("its configuration by") == 1
 
 
 def test_a_password_never_leaves_the_url():
@@ -220,7 +234,9 @@ def test_the_report_matches_the_trials_and_an_independent_computation(searched, 
     confirmed = seeds["metrics"]["eval_accuracy"]
     assert f"after 1 trial: {curve['mean'][0]:.4f}" in verdict and f"after 3 trials: {curve['mean'][2]:.4f}" in verdict
     assert f"{confirmed['mean']:.4f} ± {confirmed['std']:.4f} on validation" in verdict
-    assert f"by {best['value'] - confirmed['mean']:+.4f} (the winner's curse, measured)" in verdict
+    curse = best["value"] - confirmed["mean"]
+    word = "overstates" if curse >= 0 else "understates"
+    assert f"score {word} its configuration by {abs(curse):.4f}" in verdict
     assert "the notebook's 0.881" in verdict
     markdown = (output_dir / "search.md").read_text()
     assert verdict in markdown and "dev and test were never scored during the search" in markdown
@@ -328,6 +344,7 @@ def test_a_bad_space_is_refused_in_one_line_before_anything_is_written(text, tin
         (["--seeds", "5"], "--seeds 5: a study needs at least 2 seeds"),
         (["--baseline", "missing/seeds.json"], "--baseline missing/seeds.json: cannot read it"),
         (["--storage", "search.db"], "--storage search.db: not a database URL"),
+        (["--model_name_or_path", "missing/model/folder"], "--model_name_or_path missing/model/folder: folder not found"),
     ],
 )
 def test_bad_search_arguments_are_refused_in_one_line_before_anything_is_written(

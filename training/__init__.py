@@ -4,7 +4,7 @@ call it with argument objects (`dataclasses.replace`)."""
 
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
 from .data import load_splits, tokenize_splits
-from .model import load_model, load_model_and_tokenizer
+from .model import check_model_source, load_model, load_model_and_tokenizer
 from .recipes import parse_args, read_recipe
 from .run import Run, Setup, evaluate_splits, fit, predict_unlabelled, setup, train, write_reports
 from .trainer import OrderedEvaluationTrainer, build_trainer
@@ -17,6 +17,7 @@ __all__ = [
     "Run",
     "Setup",
     "build_trainer",
+    "check_model_source",
     "evaluate_splits",
     "fit",
     "load_model",

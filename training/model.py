@@ -17,9 +17,9 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model
 logger = logging.getLogger(__name__)
 
 
-def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout: float | None = None):
-    """The tokenizer and a classifier of `name` (a folder or Hub id) for SST-2's labels, in fp32; with `dropout`, that
-    probability in every dropout setting of its config."""
+def check_model_source(name: str) -> None:
+    """Refuse in one line a model folder that is missing or lacks safetensors weights or a tokenizer: file checks only,
+    made before a run writes anything."""
     folder = Path(name)
     try:
         validate_repo_id(name)
@@ -37,6 +37,12 @@ def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout
             f"--model_name_or_path {name}: no tokenizer ({' or '.join(TOKENIZER_FILES)}); "
             "pass a folder holding the tokenizer too (tokenizer.save_pretrained(folder))"
         )
+
+
+def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout: float | None = None):
+    """The tokenizer and a classifier of `name` (a folder or Hub id) for SST-2's labels, in fp32; with `dropout`, that
+    probability in every dropout setting of its config."""
+    check_model_source(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         overrides = {}
@@ -63,7 +69,7 @@ def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout
             "unless asked; pass --trust_remote_code if you trust that code"
         ) from None
     except OSError as err:
-        if folder.is_dir():
+        if Path(name).is_dir():
             raise ProjectError(f"--model_name_or_path {name}: {str(err).splitlines()[0]}") from None
         raise ProjectError(
             f"--model_name_or_path {name}: no such folder, not in the local Hugging Face cache, and the Hub cannot be "

@@ -30,7 +30,7 @@ from training_report import (
 )
 
 from .data import load_splits, tokenize_splits
-from .model import check_tokenizer, load_model
+from .model import check_model_source, check_tokenizer, load_model
 from .recipes import reproduce_flags
 from .trainer import build_trainer
 
@@ -148,6 +148,7 @@ def setup(model_args, data_args, training_args, validation_only: bool = False) -
     data, the model and the Trainer. `validation_only`: leave the official dev and test splits out (neither tokenized
     nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
+    check_model_source(model_args.model_name_or_path)  # a missing model leaves no folder behind
     with training_args.main_process_first(local=False, desc="output folder check"):
         checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
     splits = load_splits(data_args)

@@ -119,13 +119,16 @@ def verdict(
         seeds = len(accuracy["values"])
         curse = best["value"] - accuracy["mean"]
         text += (
-            f"; confirmed over {seeds} seeds (new validation rows, batch orders and initialisations) its "
+            f"; confirmed over {seeds} seeds (each its own split or sample, batch order and initialisation) its "
             f"configuration gives {accuracy['mean']:.4f} ± {accuracy['std']:.4f} on validation"
         )
         for key, title in (("dev_accuracy", "dev"), ("test_accuracy", "test")):
             if key in confirmation["metrics"]:
                 text += f", {confirmation['metrics'][key]['mean']:.4f} ± {confirmation['metrics'][key]['std']:.4f} on {title}"
-        text += f": the trial's score overstates its configuration by {curse:+.4f} (the winner's curse, measured)"
+        if curse >= 0:
+            text += f": the trial's score overstates its configuration by {curse:.4f} (the winner's curse, measured)"
+        else:  # the other seeds did better than the search's own: no curse measured, only seed-to-seed spread
+            text += f": the trial's score understates its configuration by {-curse:.4f} (no winner's curse measured)"
     else:
         text += " (not confirmed: SEEDS=none; a selected trial's score is biased upward)"
     if baseline:
