@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Side by side, one run after another: the notebook's loop vs the project's training commands, on the same model and split.
 
     python -m benchmarks.bench --model PATH                  # 4 epochs, seed 42, every contender

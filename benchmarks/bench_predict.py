@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Serving on this CPU, side by side in one process: PyTorch eager vs ONNX Runtime fp32 vs ONNX Runtime int8.
 
     python -m benchmarks.bench_predict --output_dir outputs/minilm     # make bench-predict OUTPUT_DIR=outputs/minilm

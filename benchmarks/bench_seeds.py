@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """What a seed study costs beyond its runs: `run_seeds.py` over N seeds against the same N runs of `run_finetune.py`
 launched one by one, side by side on the same model, recipe and data.
 

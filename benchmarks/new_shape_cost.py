@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """What a batch of a new length costs the first time, per attention backend: why the GPU recipe pads to 80.
 
     python -m benchmarks.new_shape_cost --model PATH          # on a CUDA GPU (bf16 autocast, as gpu_mode sets)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Export a finished run for CPU serving: OUTPUT_DIR/onnx/ gets the model in ONNX (model.onnx, fp32), its int8
 dynamically quantized variant (model_quantized.onnx), the config and the tokenizer; the run's model card says how to
 load them.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Predict the sentiment of reviews with a finished run, in PyTorch or through its ONNX export (make export).
 
     python -m inference.predict --output_dir outputs/notebook --input reviews.txt        # predictions to stdout

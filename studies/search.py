@@ -266,7 +266,7 @@ def open_storage(search: Search):
                     f"--storage {masked(search.storage)}: no driver for it ({err}); PostgreSQL's (psycopg) is "
                     "installed with the project"
                 ) from None
-            except Exception as err:  # sqlalchemy's errors: unreachable, refused, unknown database or dialect
+            except Exception as err:  # sqlalchemy's errors: unreachable, refused, unknown database or dialect  # noqa: BLE001
                 reason = storage_error(err, url)
                 if attempt == 2 or "could not connect" in reason or "connection" in reason.lower():
                     raise ProjectError(
@@ -299,7 +299,7 @@ def open_study(search: Search) -> optuna.Study:
                 sampler=sampler(search, 0),
                 load_if_exists=True,
             )
-    except Exception as err:
+    except Exception as err:  # whatever the storage raised, said in one line  # noqa: BLE001
         raise ProjectError(
             f"--storage {masked(search.storage or str(search.output_dir / 'search.journal'))}: cannot "
             f"open the study ({storage_error(err, search.storage or '')})"
@@ -449,7 +449,7 @@ class Heartbeat:
         while True:
             try:
                 self.storage.record_heartbeat(self.trial_id)
-            except Exception as err:  # a lost connection: the next beat tries again
+            except Exception as err:  # a lost connection: the next beat tries again  # noqa: BLE001
                 logger.warning("Heartbeat not recorded (%s)", " ".join(str(err).split())[:200])
             if self.stop.wait(HEARTBEAT_INTERVAL):
                 return

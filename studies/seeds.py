@@ -35,7 +35,7 @@ class StudyArguments:
     seeds: list[str] | None = field(
         default=None,
         metadata={"help": "The seeds, at least 2 distinct integers: --seeds 42 43 44 45 46 (default: the recipe's "
-                  "seed and the four after it)."},  # fmt: skip
+                  "seed and the four after it)."},
     )
     vary: str = field(
         default="all",

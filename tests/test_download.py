@@ -55,8 +55,8 @@ def test_offline_fails_at_once_saying_how_to_pass_a_local_copy(tmp_path, release
                           "--output_dir", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        f"python -m sst_data: error: {UNREACHABLE}: cannot download ([Errno 111] Connection refused); "
-        f"offline? {OFFLINE_HINT}"
+        f"python -m sst_data: error: {UNREACHABLE}: cannot download ([Errno 111] Connection refused); offline? "
+        + OFFLINE_HINT
     ]
     assert "make data SST_SOURCE=path/to/trainDevTestTrees_PTB.zip" in OFFLINE_HINT
     assert not (tmp_path / "out").exists() and not any((tmp_path / "dl").glob("*"))

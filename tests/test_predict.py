@@ -82,7 +82,7 @@ def test_pipeline_gives_the_runs_own_dev_predictions(minilm_run, sst2_dir):
 
 def test_card_pipeline_snippet_runs_on_the_run_folder(minilm_run, tmp_path):
     card = (minilm_run / "README.md").read_text()
-    snippet = re.search(r"## Use\n\n```python\n(.*?)```", card, re.S)[1]
+    snippet = re.search(r"## Use\n\n```python\n(.*?)```", card, re.DOTALL)[1]
     model_id = re.search(r'model="([^"]+)"', snippet)[1]
     # No --hub_model_id: a placeholder saying to replace it. The base model is known by its own card, as is its license.
     assert f'model="{model_id}")  # replace with the repo this model is pushed to' in snippet and model_id == "<user>/<repo>"
@@ -269,7 +269,7 @@ def test_export_is_in_the_card_and_the_upload(exported, tmp_path, capsys):
     assert card.count("## Use on a CPU, with ONNX Runtime") == 1 and "## Use\n" in card
     assert sorted(p.name for p in exported.iterdir() if p.name.startswith(".")) == []  # no staging folder left
 
-    snippet = re.search(r"## Use on a CPU, with ONNX Runtime\n.*?```python\n(.*?)```", card, re.S)[1]
+    snippet = re.search(r"## Use on a CPU, with ONNX Runtime\n.*?```python\n(.*?)```", card, re.DOTALL)[1]
     download = re.search(r'snapshot_download\([^)]*\) \+ "/onnx"', snippet)[0]
     result = subprocess.run([sys.executable, "-c", snippet.replace(download, repr(str(exported / "onnx")))],
                             capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
@@ -330,7 +330,7 @@ def test_every_output_target_is_checked_before_the_model_loads_and_nothing_a_use
     result = predict("--output_dir", str(no_run), "--input", str(labelled), "--predictions", str(labelled))
     assert result.returncode == 1 and result.stderr.splitlines() == [
         f"{PROG}: error: --predictions {labelled}: is the input file, whose reviews (and labels) the predictions would "
-        "replace; write them to another file"
+        + "replace; write them to another file"
     ]
     assert fingerprints(tmp_path) == before
 

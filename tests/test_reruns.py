@@ -154,10 +154,9 @@ def test_same_seed_same_result_other_seed_other_result(uninterrupted, tiny_model
 def test_cut_off_write_leaves_the_previous_file_whole(tmp_path):
     path = tmp_path / "all_results.json"
     path.write_text('{"eval_accuracy": 0.5}')
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(path) as tmp:
-            tmp.write_text('{"eval_acc')
-            raise KeyboardInterrupt  # cut off mid-write
+    with pytest.raises(KeyboardInterrupt), atomic_path(path) as tmp:
+        tmp.write_text('{"eval_acc')
+        raise KeyboardInterrupt  # cut off mid-write
     assert path.read_text() == '{"eval_accuracy": 0.5}'
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 

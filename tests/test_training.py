@@ -37,7 +37,7 @@ from training_report.splits import split_names
 from .conftest import ROOT, SST_TREES_DIR, last_error_line, notebook_learning_rates, train_run
 from .conftest import run_finetune as run_script
 
-NOTEBOOK = dict(learning_rate=2e-5, eps=1e-8, batch_size=32, epochs=4, max_grad_norm=1.0)
+NOTEBOOK = {"learning_rate": 2e-5, "eps": 1e-8, "batch_size": 32, "epochs": 4, "max_grad_norm": 1.0}
 
 
 def test_recipe_holds_the_notebook_settings_and_flags_override_it():
@@ -118,8 +118,8 @@ def test_the_gpu_recipe_is_the_fast_recipe_padded_to_80_and_refuses_a_machine_wi
         ("- a list\n", "not a YAML mapping of argument names to values"),
         ("learning_rate: [1\n", "not valid YAML"),
         (None, "recipe file not found; pass a YAML file such as recipes/notebook.yaml"),
-        ("gpu_mode: on\n", "argument --gpu_mode: invalid choice: 'true' (choose from 'auto', 'on', 'off') "
-                            "(YAML reads a bare on/off/yes/no as true/false: quote it)"),
+        ("gpu_mode: on\n", ("argument --gpu_mode: invalid choice: 'true' (choose from 'auto', 'on', 'off') "
+                             "(YAML reads a bare on/off/yes/no as true/false: quote it)")),
         ("padding: longestt\n", "argument --padding: invalid choice: 'longestt' (choose from 'longest', 'max_length')"),
         ("num_train_epochs: four\n", "argument --num_train_epochs: invalid float value: 'four'"),
         (f"base: {ROOT}/recipes/notebook.yaml\nlearning_rate: -1\n", "--learning_rate -1.0: must be > 0"),
@@ -224,7 +224,7 @@ def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir,
     data = tokenize_reviews(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
     pad_to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)  # the notebook's tensors
     set_seed(0)
-    no_dropout = dict(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0)
+    no_dropout = {"dropout": 0.0, "attention_dropout": 0.0, "seq_classif_dropout": 0.0}
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2, **no_dropout)
     loop_model = copy.deepcopy(model)
     start = copy.deepcopy(model.state_dict())

@@ -13,7 +13,7 @@ from .conftest import ROOT, run_finetune
 
 
 def test_the_fastest_recipe_is_the_fast_recipe_without_dropout_and_with_frozen_word_embeddings():
-    model_args, data_args, args = parse_args(["--config", str(ROOT / "recipes" / "fastest.yaml")])
+    model_args, _, args = parse_args(["--config", str(ROOT / "recipes" / "fastest.yaml")])
     assert model_args.dropout == 0.0 and model_args.freeze_word_embeddings
     assert model_args.last_layer_cls_only and args.train_sampling_strategy == "group_by_length"  # from fast.yaml
     assert args.output_dir == "outputs/fastest"

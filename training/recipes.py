@@ -166,9 +166,9 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
         if key in PATHS and key != "config":
             flags += [f"--{key}", portable(key, value)]
         elif key == "model_name_or_path" or key in RESULT_DEFINING and key not in chosen:
-            if key in recipe or reference is MISSING or is_scalar(reference) and is_scalar(value):
-                if not same(value, reference):
-                    flags += as_flags({key: value})
+            comparable = key in recipe or reference is MISSING or is_scalar(reference) and is_scalar(value)
+            if comparable and not same(value, reference):
+                flags += as_flags({key: value})
     return flags
 
 

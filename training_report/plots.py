@@ -3,11 +3,11 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from run_folder import write_atomic  # noqa: E402
+from run_folder import write_atomic
 
-from .epochs import NOTEBOOK_ACCURACY  # noqa: E402
+from .epochs import NOTEBOOK_ACCURACY
 
 
 def plot_epochs(rows: list[dict], path) -> None:
