@@ -34,7 +34,7 @@ PHRASES ?=
 PREPARED_DATA := $(shell sed -n 's/^data_dir: *//p' recipes/notebook.yaml)
 PHRASE_DATA := $(PREPARED_DATA)-phrases
 # The data folder RECIPE trains on (a recipe without data_dir inherits the notebook's), prepared when missing.
-RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE)),$(PREPARED_DATA))
+RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE) 2>/dev/null),$(PREPARED_DATA))
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
@@ -68,6 +68,11 @@ install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pand
 data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/)
 	$(CONVERT_SST) $(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA))
 
+# The recipe is the first prerequisite of the targets that train, so that a missing one is said before any set-up or
+# download (this rule runs only when the file is missing).
+$(RECIPE):
+	@echo "make: RECIPE=$@: recipe file not found; pass a YAML file such as recipes/notebook.yaml" >&2; exit 2
+
 # Without DATA_DIR, reproduce trains on the recipe's folder (data/sst2/, or data/sst2-phrases/ for the phrases
 # recipe), preparing it first when it is missing.
 $(PREPARED_DATA)/train.tsv: | install
@@ -76,7 +81,7 @@ $(PREPARED_DATA)/train.tsv: | install
 $(PHRASE_DATA)/train.tsv: | install
 	$(CONVERT_SST) $(PHRASE_DATA) --phrases
 
-reproduce: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
+reproduce: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
 	$(if $(ACCELERATE_CONFIG),$(BIN)/accelerate launch --config_file $(ACCELERATE_CONFIG),$(BIN)/python) \
 		run_finetune.py --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
@@ -84,7 +89,7 @@ reproduce: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebo
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(ARGS)
 
-seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", default: the recipe's seed and the 4 after it; VARY=all|split|order|init|each), summarize the spread
+seeds: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", default: the recipe's seed and the 4 after it; VARY=all|split|order|init|each), summarize the spread
 	$(BIN)/python run_seeds.py $(if $(SEEDS),--seeds $(SEEDS)) --vary $(VARY) --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
@@ -93,7 +98,7 @@ seeds: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe onc
 
 # STORAGE reaches the command through the environment: make echoes the command, and a URL may hold a password.
 search: export SST2_SEARCH_STORAGE := $(STORAGE)
-search: install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Search hyperparameters (TRIALS=20, SPACE=, SAMPLER=random|tpe, STORAGE=db URL for many machines), confirm the winner over SEEDS (or none), report the expected best after n trials
+search: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Search hyperparameters (TRIALS=20, SPACE=, SAMPLER=random|tpe, STORAGE=db URL for many machines), confirm the winner over SEEDS (or none), report the expected best after n trials
 	$(BIN)/python run_search.py --trials $(TRIALS) --space $(SPACE) --sampler $(SAMPLER) \
 		$(if $(STORAGE),--storage "$$SST2_SEARCH_STORAGE") $(if $(SEEDS),--seeds $(SEEDS)) \
 		$(if $(BASELINE),--baseline $(BASELINE)) --config $(RECIPE) \

@@ -214,3 +214,15 @@ def test_make_push_passes_a_hub_id_with_a_space_whole_to_be_refused_in_one_line(
                             capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert result.returncode != 0
     assert "\npush_to_hub.py: error: --hub_model_id bad id: not a Hub model id (" in f"\n{result.stderr}"
+
+
+@pytest.mark.parametrize("target", ["reproduce", "seeds", "search"])
+def test_make_says_a_missing_recipe_before_preparing_or_downloading_anything(target, tmp_path):
+    """Without DATA_DIR the recipe's data folder is a prerequisite: a missing recipe must not start its download."""
+    command = ["make", "-s", target, "RECIPE=recipes/nope.yaml", f"OUTPUT_DIR={tmp_path}/out", "PREPARED_DATA=no/such"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        "make: RECIPE=recipes/nope.yaml: recipe file not found; pass a YAML file such as recipes/notebook.yaml"
+    )
+    assert not (tmp_path / "out").exists() and not (ROOT / "no").exists()
