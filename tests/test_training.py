@@ -31,7 +31,7 @@ from inference import Classifier
 from sst_data import LABEL_NAMES, load_sst2, notebook_sample, tokenize_reviews
 from sst_data.trees import convert_release
 from training import load_model_and_tokenizer, parse_args
-from training_report.plots import epochs_figure
+from training_report.plots import confusion_figure, epochs_figure
 from training_report.splits import split_names
 
 from .conftest import ROOT, SST_TREES_DIR, last_error_line, notebook_learning_rates, train_run
@@ -88,6 +88,19 @@ def test_the_plot_draws_no_empty_series_and_losses_without_an_offset():
     assert loss_axes.yaxis.get_offset_text().get_text() == ""  # matplotlib's default would show "1e-5+6.931e-1"
     for axes in figure.axes:  # legends under the axes, where they hide no point (one epoch: points at the edges)
         assert axes.get_legend().get_window_extent().y1 <= axes.get_window_extent().y0
+
+
+def test_the_confusion_matrix_shows_its_whole_title_and_every_count():
+    """The split's title and accuracy are wider than the figure: wrapped, not cut at its edge."""
+    title = f"{split_names(0.3)['eval'].title}: accuracy 0.8468"
+    figure = confusion_figure([[408, 68], [91, 471]], ["negative", "positive"], title)
+    figure.canvas.draw()
+    (axes,) = figure.axes
+    assert axes.get_title().replace("\n", " ") == title
+    inside, box = axes.title.get_window_extent(), figure.bbox
+    assert box.x0 <= inside.x0 and inside.x1 <= box.x1 and inside.y1 <= box.y1
+    assert sorted(text.get_text() for text in axes.texts) == ["408", "471", "68", "91"]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["negative", "positive"]
 
 
 def test_the_validation_split_is_named_for_the_fraction_it_holds():
