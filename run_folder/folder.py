@@ -42,6 +42,8 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
             clear_outputs(output_dir)
         checkpoint = None
     elif holds_nothing_to_keep(output_dir):
+        if main_process and (output_dir / SETTINGS_FILE).exists():  # stopped before its first checkpoint, or refused
+            logger.info("%s holds only the settings of a run that kept nothing: this run replaces them", output_dir)
         checkpoint = None
     elif (output_dir / FINISHED_MARKER).exists():
         raise ProjectError(f"--output_dir {output_dir} holds a finished run; {WAYS_OUT}")

@@ -13,7 +13,7 @@ import run_folder.files
 import training.run
 import training_report.model_card
 from errors import ProjectError
-from run_folder import RESULT_DEFINING, check_rerun, run_settings
+from run_folder import RESULT_DEFINING, check_rerun, prepare_output_dir, read_settings, run_settings
 from training import (
     DataArguments,
     FinetuneArguments,
@@ -114,6 +114,18 @@ def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settin
             check_rerun(run_dir, run_settings(*parse_args([*argv, *flags])))
     (run_dir / "checkpoint-8").rmdir()
     check_rerun(run_dir, current | {"learning_rate": 0.5})
+
+
+def test_a_run_that_kept_nothing_is_replaced_and_the_log_says_so(tmp_path, tiny_model_dir, sst2_dir, caplog):
+    """Stopped before its first checkpoint (or refused its data), a run leaves only its settings: another run may
+    start there, and says that it replaces them."""
+    argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "run", epochs=2)
+    with caplog.at_level(logging.INFO, logger="run_folder.folder"):
+        assert prepare_output_dir(*parse_args(argv)) is None
+        assert "kept nothing" not in caplog.text  # a new folder: nothing replaced
+        assert prepare_output_dir(*parse_args([*argv, "--learning_rate", "0.5"])) is None
+    assert f"{tmp_path / 'run'} holds only the settings of a run that kept nothing: this run replaces them" in caplog.text
+    assert read_settings(tmp_path / "run" / "run_settings.json")["learning_rate"] == 0.5
 
 
 def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_path, tiny_model_dir, sst2_dir, caplog, capsys):
