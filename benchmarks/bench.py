@@ -37,7 +37,7 @@ import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_seed
 
 from errors import ProjectError, exit_in_one_line
-from sst_data import load_sst2, tokenize_reviews
+from sst_data import DataSource, load_data, tokenize_reviews
 from training import load_model_and_tokenizer
 
 from . import results
@@ -216,7 +216,7 @@ def per_step_costs(model, device: str, repeats: int = 10) -> dict[str, float]:
 def tokenization_times(data_dir, tokenizer, max_length: int) -> tuple[float, float]:
     """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
     with tempfile.TemporaryDirectory() as cache:
-        train = load_sst2(data_dir, cache_dir=cache)["train"]
+        train = load_data(DataSource(data_dir=str(data_dir)), cache_dir=cache).splits["train"]
         times = []
         for _ in range(2):
             start = time.perf_counter()

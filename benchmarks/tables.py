@@ -248,8 +248,19 @@ def gpu_goal(found: list[dict]) -> str:
     return "The GPU goal, measured:\n\n" + "\n".join(lines)
 
 
+def data_scale(found: list[dict]) -> str:
+    rows = [[measured(r), r["device"], f"{r['rows']:,}", f"{r['prepare_s']:.1f}", f"{r['cached_load_s']:.2f}",
+             f"{r['peak_rss_mb']:,}"] for r in found if r["kind"] == "data-scale"]  # fmt: skip
+    latest = [r for r in found if r["kind"] == "data-scale"][-1]
+    met = latest["prepare_s"] <= 60 and latest["cached_load_s"] <= 3 and latest["peak_rss_mb"] <= 2048
+    text = table(["measured", "machine", "rows", "prepare: read, check, Arrow (s)", "load from the cache (s)",
+                  "peak memory (MB)"], rows, 2)  # fmt: skip
+    return text + (f"\n\nThe goal (a million rows prepared in ≤ 60 s, loaded from the cache in ≤ 3 s, in ≤ 2 GB) is "
+                   f"{'met' if met else 'not met'} by the latest run.")  # fmt: skip
+
+
 TABLES = {"cpu-training": cpu_training, "serving": serving, "gpu-time": gpu_time, "gpu-accuracy": gpu_accuracy,
-          "gpu-profile": gpu_profile, "gpu-goal": gpu_goal}  # fmt: skip
+          "gpu-profile": gpu_profile, "gpu-goal": gpu_goal, "data-scale": data_scale}  # fmt: skip
 
 
 def render(text: str, found: list[dict]) -> str:

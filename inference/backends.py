@@ -10,6 +10,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+from modeling import label_names
+
 from .runs import ONNX_FILES, InferenceError, model_folder
 
 PROGRESS_FROM = 10  # batches: a progress bar on inputs at least this long
@@ -73,7 +75,7 @@ class Classifier:
         self.backend = backend
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         config = AutoConfig.from_pretrained(folder)
-        self.label_names = [config.id2label[i] for i in range(config.num_labels)]
+        self.label_names = label_names(config)
         self.max_length = min(self.tokenizer.model_max_length, config.max_position_embeddings)
         if backend == "torch":
             self.run = torch_runner(folder, threads)

@@ -25,10 +25,11 @@ class Reviews:
         return self.indices is not None and self.labels is None
 
 
-def read_input(source: str, text_column: str = HEADER[0], label_column: str = HEADER[1]) -> Reviews:
+def read_input(source: str, text_column: str = HEADER[0], label_column: str = HEADER[1],
+               label_names: list[str] | None = None) -> Reviews:  # fmt: skip
     """The reviews of `source` (a path, or "-" for standard input), in order; `SSTDataError` naming the line at
     the first bad one. A first line holding a tab or just `text_column` is a TSV header; otherwise every line is a
-    review."""
+    review. With `label_names` (the run's), a label column's labels must be those names or their ids."""
     if source == "-":
         where, data = "<stdin>", sys.stdin.buffer.read()
     elif Path(source).is_file():
@@ -41,8 +42,8 @@ def read_input(source: str, text_column: str = HEADER[0], label_column: str = HE
     first_line = data.split(b"\n", 1)[0].removesuffix(b"\r").removeprefix(codecs.BOM_UTF8)
     is_tsv = b"\t" in first_line or first_line == text_column.encode()
     rows = list(
-        read_rows(Path(where), text_column, label_column, label_optional=True, index_column=GLUE_INDEX,
-                  columns=None if is_tsv else (text_column,), data=data)
+        read_rows(Path(where), text_column, label_column, label_names=label_names, label_optional=True,
+                  index_column=GLUE_INDEX, columns=None if is_tsv else (text_column,), data=data)
     )  # fmt: skip
     texts, labels, indices = (list(column) for column in zip(*rows))
     return Reviews(

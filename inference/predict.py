@@ -25,7 +25,7 @@ from training_report import Split, evaluation_markdown
 from .backends import Classifier
 from .inputs import read_input
 from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
-from .runs import BACKENDS
+from .runs import BACKENDS, run_label_names
 
 PROG = "python -m inference.predict"
 
@@ -78,7 +78,7 @@ def main(argv=None) -> None:
     ###############
     # Read the input (every line checked), check every file it would write, then load the run
     ###############
-    reviews = read_input(args.input, args.text_column, args.label_column)
+    reviews = read_input(args.input, args.text_column, args.label_column, run_label_names(Path(args.output_dir)))
     if not to_stdout:
         check_targets(Path(args.predictions), args.input, labelled=reviews.labels is not None)
     classifier = Classifier(Path(args.output_dir), args.backend)

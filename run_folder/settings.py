@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from sst_data import data_fingerprint
+from sst_data import source_fingerprint
 
 from .files import MODEL_FOLDER_PATTERNS
 
@@ -21,7 +21,7 @@ from .files import MODEL_FOLDER_PATTERNS
 RESULT_DEFINING = {
     # model and data (the model's and data's identity are their files' sha256, below)
     "last_layer_cls_only", "dropout", "freeze_word_embeddings", "sample_fraction", "sample_seed", "validation_fraction",
-    "split_seed", "max_length", "validation_split", "text_column", "label_column", "padding",
+    "split_seed", "max_length", "validation_split", "text_column", "label_column", "padding", "ordinal_labels",
     # the optimisation
     "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "max_steps", "learning_rate",
     "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "optim", "optim_args", "optim_target_modules",
@@ -50,7 +50,7 @@ IDENTITIES = {"model", "model_sha256", "data_sha256", "world_size"}
 # Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
 # a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
 ADDED_SETTINGS = {"last_layer_cls_only": False, "dropout": None, "freeze_word_embeddings": False, "fill_last_batch": False,
-                  "cuda_graph_step": False}
+                  "cuda_graph_step": False, "ordinal_labels": False, "label_names": None}
 
 
 def read_settings(path: Path) -> dict:
@@ -85,7 +85,7 @@ def run_settings(model_args, data_args, training_args) -> dict:
     """Every result-defining setting of this run, JSON-serializable, keyed by argument name."""
     arguments = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     settings = {key: value for key, value in arguments.items() if key in RESULT_DEFINING}
-    return model_identity(model_args.model_name_or_path) | {"data_sha256": data_fingerprint(data_args.data_dir)} | settings | {
+    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)} | settings | {
         "world_size": training_args.world_size
     }
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup
 
+from sst_data import DataSource, load_data
 from training import Run, parse_args, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,3 +171,8 @@ def minilm_run(tmp_path_factory, sst2_dir, minilm_dir) -> Path:
                "--sample_fraction", "0.3", "--max_length", "64", "--learning_rate", "1e-4", "--num_train_epochs", "1",
                "--save_strategy", "no", "--disable_tqdm", "true"])  # fmt: skip
     return output_dir
+
+
+def load_folder(data_dir, cache_dir=None, **flags) -> dict:
+    """A data folder's checked splits by role ("train", "dev", "test"), as a run reads them."""
+    return load_data(DataSource(data_dir=str(data_dir), **flags), cache_dir).splits

@@ -10,6 +10,7 @@ import torch
 from transformers import DistilBertTokenizer
 
 from errors import ProjectError
+from sst_data import LABEL_NAMES
 from training import DataArguments, ModelArguments, load_model_and_tokenizer, parse_args
 from training_report import push_run
 
@@ -156,7 +157,7 @@ def test_model_code_runs_only_with_trust_remote_code(run_error, tiny_model_dir, 
         "unless asked; pass --trust_remote_code if you trust that code"
     )
     assert not marker.exists()
-    model, _ = load_model_and_tokenizer(str(folder), trust_remote_code=True)
+    model, _ = load_model_and_tokenizer(str(folder), LABEL_NAMES, trust_remote_code=True)
     assert marker.exists() and type(model).__name__ == "CustomModel"  # the flag does run it
 
 

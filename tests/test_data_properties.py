@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sst_data import LABEL_NAMES, SSTDataError, load_sst2
+from sst_data import LABEL_NAMES, SSTDataError
 from sst_data.builder import read_rows
 
-from .conftest import SST2_DIR
+from .conftest import SST2_DIR, load_folder
 
 BOM = b"\xef\xbb\xbf"
 HEADER = b"review\tlabel"
@@ -91,7 +91,7 @@ def test_load_sst2_keeps_every_row_in_arrow_or_fails_in_one_line(data):
     """The same through the whole builder, datasets and its Arrow cache included."""
 
     def load(path: Path):
-        train = load_sst2(path.parent, cache_dir=path.parent / "cache")["train"]
+        train = load_folder(path.parent, cache_dir=path.parent / "cache")["train"]
         names = train.features["label"].int2str
         return [(row["review"], names(row["label"])) for row in train]
 

@@ -18,10 +18,10 @@ from inference import Classifier, InferenceError
 from inference.export import export_run
 from inference.predict import PROG
 from inference.predict import main as predict_main
-from sst_data import SSTDataError, load_sst2, notebook_sample
+from sst_data import SSTDataError, notebook_sample
 from training_report import probabilities, push_run
 
-from .conftest import ROOT, fingerprints, predict, short_run, train_run
+from .conftest import ROOT, fingerprints, load_folder, predict, short_run, train_run
 
 LONG_REVIEW = " ".join(["a gorgeous , witty , seductive movie that never lets its wit get in the way ."] * 8)
 
@@ -59,7 +59,7 @@ def exported(minilm_run):
 def heldout_tsv(tmp_path_factory, sst2_dir):
     """A labelled file the run never saw: the ~4840 reviews of train.tsv outside its 30% sample (with fewer, int8's
     few changed labels make the accuracy difference noisy: the first 1000 alone put it 1.2 points below)."""
-    seen = set(notebook_sample(load_sst2(sst2_dir)["train"], 0.3, 42)["review"])
+    seen = set(notebook_sample(load_folder(sst2_dir)["train"], 0.3, 42)["review"])
     lines = (sst2_dir / "train.tsv").read_text().splitlines()
     unseen = [line for line in lines[1:] if line.split("\t")[0] not in seen]
     path = tmp_path_factory.mktemp("heldout") / "heldout.tsv"

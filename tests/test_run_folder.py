@@ -231,7 +231,8 @@ NOT_RESULT_DEFINING = {
     "save_only_model", "enable_jit_checkpoint", "dataloader_num_workers", "dataloader_pin_memory",
     "dataloader_persistent_workers", "dataloader_prefetch_factor", "dataloader_multiprocessing_context",
     "skip_memory_metrics", "debug", "ddp_timeout", "torch_empty_cache_steps", "local_rank", "do_train", "do_eval",
-    "do_predict", "gpu_mode", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
+    "do_predict", "gpu_mode", "train_file", "validation_file", "test_file", "dataset_name", "dataset_config_name",
+    "train_split_name", "validation_split_name", "test_split_name", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
 }  # fmt: skip
 
 

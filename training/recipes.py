@@ -19,6 +19,7 @@ from transformers import HfArgumentParser
 
 from errors import ProjectError, one_line_errors
 from run_folder import RESULT_DEFINING
+from sst_data import without_source
 from training_report import repo_id_of
 
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
@@ -57,7 +58,7 @@ def read_recipe(path: str | Path, known: set[str], referred_by: Path | None = No
             raise ProjectError(f"--config {path}: unknown key '{key}'; keys are the flags of --help, without '--'")
         if value is None:
             raise ProjectError(f"--config {path}: {key}: no value; give one, or remove the line for the default")
-    return (read_recipe(path.parent / base, known, path) if base else {}) | recipe
+    return without_source(read_recipe(path.parent / base, known, path) if base else {}, set(recipe)) | recipe
 
 
 def as_flags(recipe: dict) -> list[str]:
@@ -100,8 +101,8 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     config_parser.add_argument("--config", default=DEFAULT_RECIPE)
     config = config_parser.parse_known_args(argv)[0].config
     known = {f.name for dataclass_type in DATACLASSES for f in fields(dataclass_type) if f.init} - {"config"}
-    recipe = read_recipe(config, known)
     on_command_line = given_flags(argv)
+    recipe = without_source(read_recipe(config, known), on_command_line)  # another source replaces the recipe's
 
     def where(message: str) -> str:
         """The message, naming the recipe when the flag it is about came from there (and each flag once: argparse
@@ -135,7 +136,8 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
 
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.
-PATHS = {"config": "recipes", "data_dir": "data", "output_dir": "outputs"}
+PATHS = {"config": "recipes", "data_dir": "data", "train_file": "data", "validation_file": "data", "test_file": "data",
+         "output_dir": "outputs"}  # fmt: skip
 
 
 def portable(key: str, value: str) -> str:
@@ -164,7 +166,9 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     for key, value in values.items():
         reference = recipe.get(key, defaults.get(key))
         if key in PATHS and key != "config":
-            flags += [f"--{key}", portable(key, value)]
+            flags += [f"--{key}", portable(key, value)] if value is not None else []
+        elif key == "dataset_name" and value is not None:
+            flags += [f"--{key}", portable("data_dir", value) if Path(value).exists() else value]
         elif key == "model_name_or_path" or key in RESULT_DEFINING and key not in chosen:
             comparable = key in recipe or reference is MISSING or is_scalar(reference) and is_scalar(value)
             if comparable and not same(value, reference):

@@ -62,6 +62,17 @@ def verdict(summary: dict, model: str) -> str:
     )
 
 
+def spread_line(summary: dict) -> str:
+    """A study on other data than the notebook's: the spread of its validation scores, no comparison."""
+    parts = []
+    for key, name in (("eval_accuracy", "accuracy"), ("eval_macro_f1", "macro-F1")):
+        if key in summary:
+            s = summary[key]
+            parts.append(f"{name} {s['mean']:.4f} ± {s['std']:.4f} (95% interval of the mean {s['ci95'][0]:.4f}–"
+                         f"{s['ci95'][1]:.4f}; runs {s['min']:.4f}–{s['max']:.4f})")  # fmt: skip
+    return f"Validation over {len(summary['eval_accuracy']['values'])} runs: " + "; ".join(parts) + "."
+
+
 def epoch_keys(summary: dict) -> list[str]:
     return sorted((k for k in summary if k.startswith("epoch_")), key=epoch_of)
 
@@ -71,15 +82,18 @@ def epoch_of(key: str) -> float:
     return float(key.split("_")[1])
 
 
-def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str) -> str:
+def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str, notebook: bool = True) -> str:
     out = io.StringIO()
     out.write(f"# Seed study: {len(seeds)} runs, seeds {', '.join(map(str, seeds))}, varying {vary}\n\n{line}\n\n")
-    out.write("Validation accuracy per epoch (mean ± std over the runs), beside the notebook's single run:\n\n")
-    out.write("| Epoch | Accuracy (mean ± std) | min | max | Notebook |\n| ---: | ---: | ---: | ---: | ---: |\n")
+    beside = ", beside the notebook's single run" if notebook else ""
+    out.write(f"Validation accuracy per epoch (mean ± std over the runs){beside}:\n\n")
+    out.write("| Epoch | Accuracy (mean ± std) | min | max |" + " Notebook |" * notebook + "\n")
+    out.write("| ---: | ---: | ---: | ---: |" + " ---: |" * notebook + "\n")
     for number, key in enumerate(epoch_keys(summary), start=1):
         s = summary[key]
-        notebook = f"{NOTEBOOK_ACCURACY[number - 1]:.3f}" if number <= len(NOTEBOOK_ACCURACY) else "—"
-        out.write(f"| {epoch_of(key):g} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {notebook} |\n")
+        reference = f"{NOTEBOOK_ACCURACY[number - 1]:.3f}" if number <= len(NOTEBOOK_ACCURACY) else "—"
+        out.write(f"| {epoch_of(key):g} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} |"
+                  + f" {reference} |" * notebook + "\n")  # fmt: skip
     out.write("\nThe final model's metrics (std: sample standard deviation; 95% CI: t-interval of the mean):\n\n")
     out.write("| Metric | Mean | Std | Min | Max | 95% CI | " + " | ".join(f"seed {s}" for s in seeds) + " |\n")
     out.write("| --- |" + " ---: |" * (5 + len(seeds)) + "\n")
@@ -100,8 +114,9 @@ def summary_csv(summary: dict, seeds: list[int]) -> str:
     return out.getvalue()
 
 
-def study_figure(summary: dict, seeds: list[int]):
-    """Each run's validation accuracy per epoch (thin lines), their mean with a ±1 std band, the notebook's points."""
+def study_figure(summary: dict, seeds: list[int], notebook: bool = True):
+    """Each run's validation accuracy per epoch (thin lines), their mean with a ±1 std band, and on the notebook's data
+    the notebook's points."""
     keys = epoch_keys(summary)
     epochs = [epoch_of(key) for key in keys]
     fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
@@ -112,22 +127,24 @@ def study_figure(summary: dict, seeds: list[int]):
     std = np.array([summary[k]["std"] for k in keys])
     ax.plot(epochs, mean, "o-", lw=2, color="tab:blue", label=f"mean of {len(seeds)} runs")
     ax.fill_between(epochs, mean - std, mean + std, color="tab:blue", alpha=0.2, label="mean ± 1 std")
-    reference = NOTEBOOK_ACCURACY[: len(epochs)]
-    ax.plot(epochs[: len(reference)], reference, "s", color="black", label="notebook (DistilBERT, one run)")
+    if notebook:
+        reference = NOTEBOOK_ACCURACY[: len(epochs)]
+        ax.plot(epochs[: len(reference)], reference, "s", color="black", label="notebook (DistilBERT, one run)")
     ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy", xticks=epochs)
     below(ax)
     return fig
 
 
-def write_summary(study_dir: Path, runs: dict[int, Path], vary: str, model: str) -> str:
-    """seeds.json / .md / .csv / .png in `study_dir`; returns the verdict line."""
+def write_summary(study_dir: Path, runs: dict[int, Path], vary: str, model: str, notebook: bool = True) -> str:
+    """seeds.json / .md / .csv / .png in `study_dir`; returns the verdict line (with `notebook`, the runs train on the
+    notebook's data: where its result falls; otherwise their spread alone)."""
     seeds = list(runs)
     summary = summarize(runs)
-    line = verdict(summary, model)
+    line = verdict(summary, model) if notebook else spread_line(summary)
     record = {"seeds": seeds, "vary": vary, "runs": {str(s): p.name for s, p in runs.items()}, "metrics": summary, "verdict": line}
     write_atomic(study_dir / "seeds.csv", summary_csv(summary, seeds))
-    write_atomic(study_dir / "seeds.md", summary_markdown(summary, seeds, vary, line))
-    save_figure(study_figure(summary, seeds), study_dir / "seeds.png")
+    write_atomic(study_dir / "seeds.md", summary_markdown(summary, seeds, vary, line, notebook))
+    save_figure(study_figure(summary, seeds, notebook), study_dir / "seeds.png")
     write_atomic(study_dir / "seeds.json", json.dumps(record, indent=2))  # last: the study is summarized
     return line
 
