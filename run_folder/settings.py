@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from modeling import check_model_source
 from sst_data import source_fingerprint
 
 from .files import MODEL_FOLDER_PATTERNS
@@ -73,7 +74,10 @@ def file_sha256(paths) -> str:
 
 def model_identity(name: str) -> dict:
     """A local folder: the sha256 of its config, weights and tokenizer (the path may change, they may not). A Hub id:
-    the id (the files are not on disk until the model loads, after this check)."""
+    the id (the files are not on disk until the model loads, after this check). A model that cannot load (a missing
+    folder, no safetensors or tokenizer, a Hub id neither cached nor reachable) is refused here, in one line: runs,
+    seed studies and searches all compute their settings before they write anything."""
+    check_model_source(name)
     folder = Path(name)
     if not folder.is_dir():
         return {"model": name}

@@ -336,7 +336,7 @@ def test_every_output_target_is_checked_before_the_model_loads_and_nothing_a_use
 
 
 
-def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_every_backend(tiny_model_dir, sst2_dir, tmp_path):
+def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_every_backend(tiny_model_dir, sst2_dir, tmp_path, capsys):
     """The tiny DistilBERT carries MiniLM's BERT tokenizer, which emits token_type_ids that DistilBERT's forward does not
     take: the Trainer drops them by the forward's signature, and so must export and the torch backend."""
     run = tmp_path / "run"
@@ -346,3 +346,9 @@ def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_ev
     reviews = [row["review"] for row in tsv_rows(sst2_dir / "dev.tsv")[:64]]
     logits = {backend: Classifier(run, backend).logits(reviews, progress=False)[0] for backend in ("torch", "onnx")}
     assert np.abs(logits["torch"] - logits["onnx"]).max() < 1e-4
+    one = tmp_path / "one.txt"  # one review is "1 review", not "1 reviews"
+    one.write_text("a gorgeous, witty, seductive movie.\n")
+    capsys.readouterr()
+    predict_main(["--output_dir", str(run), "--input", str(one)])
+    log = capsys.readouterr().err
+    assert f"1 review from {one}, torch" in log and "0 of 1 review longer than 32 tokens" in log, log

@@ -373,6 +373,7 @@ def test_model_missing_offline_says_how_to_use_a_local_one(tmp_path, sst2_dir):
         "Face cache, and the Hub cannot be reached; connect once to cache it, or pass a local model folder (config.json, "
         "tokenizer, model.safetensors)"
     )
+    assert not (tmp_path / "out").exists()  # refused before the data loads, and before the folder is made
 
 
 def test_real_pretrained_model_learns(minilm_run):

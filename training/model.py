@@ -5,37 +5,19 @@ import logging
 from pathlib import Path
 
 import torch
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from errors import ProjectError
-from modeling import cls_only_refusal, dropout_overrides, freeze_word_embeddings, last_layer_cls_only
+from modeling import (
+    HUB_UNREACHABLE,
+    check_model_source,
+    cls_only_refusal,
+    dropout_overrides,
+    freeze_word_embeddings,
+    last_layer_cls_only,
+)
 
-SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")  # one file, or shards
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
 logger = logging.getLogger(__name__)
-
-
-def check_model_source(name: str) -> None:
-    """Refuse in one line a model folder that is missing or lacks safetensors weights or a tokenizer: file checks only,
-    made before a run writes anything."""
-    folder = Path(name)
-    try:
-        validate_repo_id(name)
-    except HFValidationError:  # a path, not a Hub id: "folder not found" rather than blaming the Hub
-        if not folder.is_dir():
-            raise ProjectError(f"--model_name_or_path {name}: folder not found; pass a model folder or a Hub model id") from None
-    if folder.is_dir() and not any((folder / f).is_file() for f in SAFETENSORS_FILES):
-        raise ProjectError(
-            f"--model_name_or_path {name}: no model.safetensors; weights load from safetensors only "
-            "(a pickled pytorch_model.bin can run code): convert them with model.save_pretrained(folder)"
-        )
-    # A folder without a vocabulary still "loads", as an empty tokenizer mapping every word to [UNK].
-    if folder.is_dir() and not any((folder / f).is_file() for f in TOKENIZER_FILES):
-        raise ProjectError(
-            f"--model_name_or_path {name}: no tokenizer ({' or '.join(TOKENIZER_FILES)}); "
-            "pass a folder holding the tokenizer too (tokenizer.save_pretrained(folder))"
-        )
 
 
 def load_model_and_tokenizer(name: str, label_names: list[str], trust_remote_code: bool = False,
@@ -43,7 +25,7 @@ def load_model_and_tokenizer(name: str, label_names: list[str], trust_remote_cod
     """The tokenizer and a classifier of `name` (a folder or Hub id) for `label_names` (id order: config.json's
     id2label, which pipeline() and the Hub's widget show), in fp32; with `dropout`, that probability in every dropout
     setting of its config. A checkpoint that already is a classifier of another number of labels gets a new head."""
-    check_model_source(name)
+    check_model_source(name)  # already made with the run's settings; again for those who load without (benchmarks)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
@@ -76,10 +58,7 @@ def load_model_and_tokenizer(name: str, label_names: list[str], trust_remote_cod
     except OSError as err:
         if Path(name).is_dir():
             raise ProjectError(f"--model_name_or_path {name}: {str(err).splitlines()[0]}") from None
-        raise ProjectError(
-            f"--model_name_or_path {name}: no such folder, not in the local Hugging Face cache, and the Hub cannot be "
-            "reached; connect once to cache it, or pass a local model folder (config.json, tokenizer, model.safetensors)"
-        ) from None
+        raise ProjectError(f"--model_name_or_path {name}: {HUB_UNREACHABLE}") from None
     # The classification loss is a batch mean that ignores `num_items_in_batch`; the Trainer would otherwise scale
     # it up by the number of accumulation steps and devices (doubled gradients on 2 GPUs).
     model.accepts_loss_kwargs = False

@@ -13,7 +13,14 @@ from transformers import Trainer, set_seed
 from errors import Interrupted, ProjectError, stop_on_signals
 from inference import Reviews, predictions_tsv
 from modeling import label_names
-from run_folder import combined, last_complete_checkpoint, mark_finished, prepare_output_dir, write_atomic
+from run_folder import (
+    claim_output_dir,
+    combined,
+    last_complete_checkpoint,
+    mark_finished,
+    prepare_output_dir,
+    write_atomic,
+)
 from sst_data import Data, describe, tokenize_reviews
 from training_report import (
     Split,
@@ -31,7 +38,7 @@ from training_report import (
 )
 
 from .data import load_splits, tokenize_splits
-from .model import check_model_source, check_tokenizer, load_model
+from .model import check_tokenizer, load_model
 from .recipes import reproduce_flags
 from .trainer import build_trainer
 
@@ -152,18 +159,20 @@ class Setup:
 
 def setup(model_args, data_args, training_args, validation_only: bool = False) -> Setup:
     """The output folder (start, resume its own unfinished run, or refuse in one line, before anything loads), the
-    data, the model and the Trainer. `validation_only`: leave the official dev and test splits out (neither tokenized
-    nor scored), as a hyperparameter search must."""
+    data, the model, the folder made once they have loaded, and the Trainer. `validation_only`: leave the official dev
+    and test splits out (neither tokenized nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
-    check_model_source(model_args.model_name_or_path)  # a missing model leaves no folder behind
+    main_process = training_args.process_index == 0
     with training_args.main_process_first(local=False, desc="output folder check"):
-        checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
+        checkpoint, settings = prepare_output_dir(model_args, data_args, training_args, main_process)
     splits, data = load_splits(data_args)
     if validation_only:
         splits = {name: split for name, split in splits.items() if name in ("train", "eval")}
     set_seed(training_args.seed)  # the new classification head's initialisation
     model, tokenizer = load_model(model_args, data_args.max_length, data.label_names)
     check_tokenizer(model_args.model_name_or_path, model, tokenizer, splits["train"]["review"][:SAMPLE_FOR_CHECKS])
+    with training_args.main_process_first(local=False, desc="output folder"):  # a refused run leaves no folder
+        claim_output_dir(settings, training_args, main_process)
     tokenized = tokenize_splits(splits, tokenizer, data_args, training_args)
     trainer = build_trainer(model, tokenizer, tokenized, data_args, training_args)
     names = split_names(data_args.validation_fraction, data_args.validation_split, describe(data_args), data.where)

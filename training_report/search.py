@@ -25,6 +25,7 @@ from run_folder import write_atomic
 
 from .epochs import NOTEBOOK_ACCURACY
 from .plots import plt, save_figure
+from .study import against_the_notebook, interval
 
 SEARCH_FILES = ("search.json", "search.md", "trials.csv", "expected_best.png", "importances.png", "slice.png")
 CONFIDENCE = 0.95
@@ -94,10 +95,7 @@ def where_the_notebook_falls(curve: dict, confirmation: dict | None) -> str:
             f"trial{'s' * (reached > 1)}"
         )
     if confirmation:
-        accuracy = confirmation["metrics"]["eval_accuracy"]
-        low, high = accuracy["ci95"]
-        side = "above" if target > high else "below" if target < low else "inside"
-        text += f", and {side} the 95% interval of the winner's confirmed validation mean ({low:.4f}–{high:.4f})"
+        text += f"; over the winner's confirming runs, {against_the_notebook(confirmation['metrics']['eval_accuracy'])}"
     return text
 
 
@@ -288,8 +286,7 @@ def search_markdown(record: dict, params: list[str]) -> str:
             if key in confirmation["metrics"]:
                 s = confirmation["metrics"][key]
                 out.write(
-                    f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | "
-                    f"{s['ci95'][0]:.4f}–{s['ci95'][1]:.4f} |\n"
+                    f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {interval(s)} |\n"
                 )
         for note in record.get("confirmation_notes", []):
             out.write(f"\n{note}\n")

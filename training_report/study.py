@@ -2,12 +2,14 @@
 per-epoch accuracy beside the notebook's, one verdict on where the notebook's result falls, and the plot.
 
 `std` is the sample standard deviation (ddof 1) and `ci95` the t-interval of the mean: the numbers a
-reproducibility checklist asks for.
+reproducibility checklist asks for. An interval reaching past what the metric can be (below 0; above 1 for a score)
+is cut at that bound and marked `ci95_clipped`: with few runs the t-interval is wide (t = 12.7 for 2 runs).
 """
 
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +23,23 @@ from .plots import below, plt, save_figure
 SUMMARY_FILES = ("seeds.json", "seeds.md", "seeds.csv", "seeds.png")
 TIMINGS = ("_runtime", "_per_second")
 VARIANCE_FILES = ("variance.json", "variance.md")
+SCORES = ("accuracy", "f1", "precision", "recall")  # fractions, in [0, 1]; every other metric (loss, time, count) >= 0
+MIN_RUNS_FOR_VERDICT = 3  # below it the t-interval spans most of [0, 1]: no verdict, one line saying so
+CLIPPED = "clipped to the metric's range"
 
 
-def spread(values: list[float]) -> dict:
+def metric_range(key: str) -> tuple[float, float]:
+    return (0.0, 1.0) if any(score in key for score in SCORES) else (0.0, math.inf)
+
+
+def spread(values: list[float], bounds: tuple[float, float] = (0.0, math.inf)) -> dict:
+    """Mean, std, range and the 95% t-interval of the mean of `values`, the interval cut at `bounds`."""
     values = [float(v) for v in values]
     mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
     half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))  # 0 when every run agrees
-    return {"values": values, "mean": mean, "std": std, "min": min(values), "max": max(values), "ci95": [mean - half, mean + half]}
+    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
+    return {"values": values, "mean": mean, "std": std, "min": min(values), "max": max(values), "ci95": [low, high],
+            "ci95_clipped": (low, high) != (mean - half, mean + half)}  # fmt: skip
 
 
 def run_metrics(run_dir: Path) -> dict[str, float]:
@@ -42,24 +54,43 @@ def summarize(runs: dict[int, Path]) -> dict[str, dict]:
     """The spread of every metric that all `runs` (seed → finished run folder) report."""
     metrics = {seed: run_metrics(folder) for seed, folder in runs.items()}
     shared = set.intersection(*(set(m) for m in metrics.values()))
-    return {key: spread([metrics[seed][key] for seed in runs]) for key in sorted(shared)}
+    return {key: spread([metrics[seed][key] for seed in runs], metric_range(key)) for key in sorted(shared)}
+
+
+def interval(s: dict, spec: str = ".4f") -> str:
+    """`low–high` of a spread's 95% interval, saying so when it was cut at the metric's range."""
+    text = f"{s['ci95'][0]:{spec}}–{s['ci95'][1]:{spec}}"
+    return text + f" ({CLIPPED})" if s.get("ci95_clipped") else text
+
+
+def against_the_notebook(accuracy: dict) -> str:
+    """Where the notebook's final accuracy falls against the validation accuracy of runs (a `spread`): their range and
+    the interval of their mean, read as consistent or not; with fewer than MIN_RUNS_FOR_VERDICT runs, only that there
+    are too few to tell. The one place that reads a study against the notebook."""
+    target, n = NOTEBOOK_ACCURACY[-1], len(accuracy["values"])
+    runs = f"{accuracy['min']:.4f}–{accuracy['max']:.4f}"
+    if n < MIN_RUNS_FOR_VERDICT:
+        return (
+            f"too few seeds were run to tell whether the notebook's {target:.3f} (one run) is reproduced: {n} runs "
+            f"({runs}), at least {MIN_RUNS_FOR_VERDICT} needed for an interval worth reading"
+        )
+    if target > accuracy["max"] or target < accuracy["min"]:
+        place = f"{'above' if target > accuracy['max'] else 'below'} all {n} runs ({runs})"
+    else:
+        place = f"within the range of the {n} runs ({runs})"
+    low, high = accuracy["ci95"]
+    inside = "inside" if low <= target <= high else "outside"
+    reading = "consistent with this recipe" if inside == "inside" else "not reproduced by this recipe and model"
+    return (
+        f"the notebook's {target:.3f} (one run) lies {place}, {inside} the 95% interval of their mean "
+        f"{accuracy['mean']:.4f} ({interval(accuracy)}): {reading}"
+    )
 
 
 def verdict(summary: dict, model: str) -> str:
-    """Where the notebook's final accuracy falls against the runs' range and the interval of their mean."""
-    accuracy, target = summary["eval_accuracy"], NOTEBOOK_ACCURACY[-1]
-    n, (low, high) = len(accuracy["values"]), accuracy["ci95"]
-    if target > accuracy["max"] or target < accuracy["min"]:
-        place = f"{'above' if target > accuracy['max'] else 'below'} all {n} runs ({accuracy['min']:.4f}–{accuracy['max']:.4f})"
-    else:
-        place = f"within the range of the {n} runs ({accuracy['min']:.4f}–{accuracy['max']:.4f})"
-    inside = "inside" if low <= target <= high else "outside"
-    reading = "consistent with this recipe" if inside == "inside" else "not reproduced by this recipe and model"
+    """The study's one line against the notebook, naming the model when it is not the notebook's."""
     differs = "" if model == "distilbert-base-uncased" else f"; note the model differs: the notebook fine-tuned distilbert-base-uncased, these runs {model}"
-    return (
-        f"Verdict: the notebook's {target:.3f} (one run) lies {place}, {inside} the 95% interval of their mean "
-        f"{accuracy['mean']:.4f} ({low:.4f}–{high:.4f}): {reading}{differs}."
-    )
+    return f"Verdict: {against_the_notebook(summary['eval_accuracy'])}{differs}."
 
 
 def spread_line(summary: dict) -> str:
@@ -100,7 +131,7 @@ def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str, note
     for key, s in summary.items():
         if not key.startswith("epoch_") and not key.endswith(TIMINGS):  # timings: in seeds.json and seeds.csv
             cells = [f"{s['mean']:.4g}", f"{s['std']:.2g}", f"{s['min']:.4g}", f"{s['max']:.4g}",
-                     f"{s['ci95'][0]:.4g}–{s['ci95'][1]:.4g}", *(f"{v:.4g}" for v in s["values"])]  # fmt: skip
+                     interval(s, ".4g"), *(f"{v:.4g}" for v in s["values"])]  # fmt: skip
             out.write(f"| {key} | " + " | ".join(cells) + " |\n")
     return out.getvalue()
 
@@ -108,9 +139,9 @@ def summary_markdown(summary: dict, seeds: list[int], vary: str, line: str, note
 def summary_csv(summary: dict, seeds: list[int]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["metric", "mean", "std", "min", "max", "ci95_low", "ci95_high", *(f"seed_{s}" for s in seeds)])
+    writer.writerow(["metric", "mean", "std", "min", "max", "ci95_low", "ci95_high", "ci95_clipped", *(f"seed_{s}" for s in seeds)])
     for key, s in summary.items():
-        writer.writerow([key, s["mean"], s["std"], s["min"], s["max"], *s["ci95"], *s["values"]])
+        writer.writerow([key, s["mean"], s["std"], s["min"], s["max"], *s["ci95"], s["ci95_clipped"], *s["values"]])
     return out.getvalue()
 
 
