@@ -171,10 +171,11 @@ def test_edited_file_is_reloaded_not_served_from_a_stale_cache(tmp_path):
     assert load_folder(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["second", "x"]
 
 
-def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path):
+def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path, tiny_model_dir):
     data_dir = write_tsv(tmp_path / "data", HEADER + b"ok\tpositive\nbad\tnegative\n")
     write_tsv(data_dir, HEADER + b"ok\tpositive\nmeh\tneutral\n", name="dev.tsv")
-    result = run_finetune("--data_dir", str(data_dir), "--output_dir", str(tmp_path / "out"))
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
+                          str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -224,12 +225,13 @@ def test_label_set_that_does_not_fit_names_the_values_found(tmp_path, body, dev,
     assert re.search(expected, str(err.value)), str(err.value)
 
 
-def test_run_takes_text_and_label_columns(tmp_path):
+def test_run_takes_text_and_label_columns(tmp_path, tiny_model_dir):
     data_dir = write_tsv(tmp_path / "data", b"sentence\tlabel\nfine \t1\nbad\t2\n")
-    result = run_finetune("--data_dir", str(data_dir), "--text_column", "sentence", "--label_column", "kind",
-                          "--output_dir", str(tmp_path / "out"))  # fmt: skip
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--text_column",
+                          "sentence", "--label_column", "kind", "--output_dir", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"run_finetune.py: error: {data_dir}/train.tsv:1: header is 'sentence\\tlabel', expected 'sentence<TAB>kind'; "
         "add or fix the header line, or name the columns with --text_column and --label_column"
     )
+    assert not (tmp_path / "out").exists()  # refused before anything is written

@@ -356,7 +356,8 @@ def sst_data_malformed_tree(ws: Workspace) -> str:
 
 
 def label_style(ws: Workspace) -> str:
-    ws.write("data/glue/train.tsv", "review\tlabel\na gorgeous movie\t1\na dull mess\t0\nwitty\t3\nwitless\t4\n")
+    ws.write("data/glue/train.tsv", "review\tlabel\na gorgeous movie\t1\na dull mess\t0\n")
+    ws.write("data/glue/dev.tsv", "review\tlabel\nwitty\t1\nwitless\t3\n")
     line = ws.run_finetune(
         "--model_name_or_path", ws.model, "--data_dir", "data/glue", "--output_dir", "outputs/glue"
     ).line
@@ -365,7 +366,7 @@ def label_style(ws: Workspace) -> str:
 
 def bad_data(ws: Workspace) -> str:
     lines = []
-    for rows in ("a gorgeous movie\tpositive\na dull mess\tnegative\nit is a movie\tneutral\n",
+    for rows in ("a gorgeous movie\tpositive\na dull mess\tnegative\nit is a movie\t\n",
                  "a gorgeous movie\tpositive\n\na dull mess\tnegative\n"):  # fmt: skip
         ws.write("data/mine/train.tsv", "review\tlabel\n" + rows)
         lines.append(ws.run_finetune("--model_name_or_path", ws.model, "--data_dir", "data/mine",

@@ -99,8 +99,8 @@ def spread_line(summary: dict) -> str:
     for key, name in (("eval_accuracy", "accuracy"), ("eval_macro_f1", "macro-F1")):
         if key in summary:
             s = summary[key]
-            parts.append(f"{name} {s['mean']:.4f} ± {s['std']:.4f} (95% interval of the mean {s['ci95'][0]:.4f}–"
-                         f"{s['ci95'][1]:.4f}; runs {s['min']:.4f}–{s['max']:.4f})")  # fmt: skip
+            parts.append(f"{name} {s['mean']:.4f} ± {s['std']:.4f} (95% interval of the mean {interval(s)}; runs "
+                         f"{s['min']:.4f}–{s['max']:.4f})")  # fmt: skip
     return f"Validation over {len(summary['eval_accuracy']['values'])} runs: " + "; ".join(parts) + "."
 
 
