@@ -171,9 +171,10 @@ def test_edited_file_is_reloaded_not_served_from_a_stale_cache(tmp_path):
     assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["second"]
 
 
-def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path):
+def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path, tiny_model_dir):
     data_dir = write_tsv(tmp_path / "data", HEADER + b"ok\tpositive\nmeh\tneutral\n")
-    result = run_finetune("--data_dir", str(data_dir), "--output_dir", str(tmp_path / "out"))
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir),
+                          "--output_dir", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -219,9 +220,10 @@ def test_label_set_that_does_not_fit_names_the_values_found(tmp_path, body, expe
     assert re.search(expected, message), message
 
 
-def test_run_takes_text_and_label_columns(tmp_path):
+def test_run_takes_text_and_label_columns(tmp_path, tiny_model_dir):
     data_dir = write_tsv(tmp_path / "data", b"sentence\tlabel\nfine \t1\nbad\t2\n")
-    result = run_finetune("--data_dir", str(data_dir), "--text_column", "sentence", "--output_dir", str(tmp_path / "out"))
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir),
+                          "--text_column", "sentence", "--output_dir", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"run_finetune.py: error: {data_dir}/train.tsv:3: label '2' is not one of 0, 1; "
