@@ -210,6 +210,7 @@ def test_a_tokenizer_that_maps_most_words_to_unk_is_refused_before_training(run_
     assert " of the tokens of 256 training reviews to [UNK]; pass a folder holding the model's own tokenizer" in message
 
 
+@pytest.mark.slow  # a whole push_to_hub.py start for one argument; tests/test_make.py checks the quoting without one
 def test_make_push_passes_a_hub_id_with_a_space_whole_to_be_refused_in_one_line(tmp_path):
     """The Makefile quotes HUB_MODEL_ID: "bad id" reaches the check as one id, not as an id and a stray argument."""
     result = subprocess.run(["make", "-s", "push", "HUB_MODEL_ID=bad id", "DRY_RUN=1", f"OUTPUT_DIR={tmp_path}"],
