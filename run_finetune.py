@@ -9,15 +9,17 @@ or any labelled text (a data folder, --train_file, --dataset_name; docs/your-dat
 The recipe supplies the settings; flags given on the command line override them.
 """
 
+import training
 from errors import exit_in_one_line, setup_logging
-from training import parse_args, train
-from training_report import NOTEBOOK_ACCURACY, push_run, to_markdown
 
 
 def main(argv=None) -> None:
-    model_args, data_args, training_args = parse_args(argv, description=__doc__)
+    model_args, data_args, training_args = training.parse_args(argv, description=__doc__)
+    # Only now the model code, the data library and the Trainer: a refused argument was said before they loaded.
+    from training_report import NOTEBOOK_ACCURACY, push_run, to_markdown
+
     setup_logging(training_args.should_log, training_args.get_process_log_level())
-    run = train(model_args, data_args, training_args)
+    run = training.train(model_args, data_args, training_args)
     if training_args.process_index != 0:  # another process of a multi-process run: the main one reports
         return
 

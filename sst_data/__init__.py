@@ -2,31 +2,23 @@
 Arrow, the label set taken, the notebook's sample and split, tokenization; and the official SST release (PTB trees)
 converted into the notebook's TSV files, SST-2 or SST-5 (`python -m sst_data`)."""
 
-from .builder import is_notebook_train, read_rows, train_rows, unlabelled_test
-from .labels import Data
-from .prepare import dev_split, load_data, longest_first, notebook_sample, notebook_split, tokenize_reviews
-from .schema import LABEL_NAMES, SST5_LABEL_NAMES, SSTDataError
-from .sources import SOURCE_FLAGS, SOURCES, DataSource, describe, source_fingerprint, without_source
+from importlib import import_module
 
-__all__ = [
-    "LABEL_NAMES",
-    "SOURCES",
-    "SOURCE_FLAGS",
-    "SST5_LABEL_NAMES",
-    "Data",
-    "DataSource",
-    "SSTDataError",
-    "describe",
-    "dev_split",
-    "is_notebook_train",
-    "load_data",
-    "longest_first",
-    "notebook_sample",
-    "notebook_split",
-    "read_rows",
-    "source_fingerprint",
-    "tokenize_reviews",
-    "train_rows",
-    "unlabelled_test",
-    "without_source",
-]
+# Each name's module, imported on first use (PEP 562): the data flags (`arguments`) are parsed and checked before
+# `datasets` and `pyarrow` load.
+EXPORTS = {
+    "DataSource": "arguments", "SOURCES": "arguments", "SOURCE_FLAGS": "arguments", "without_source": "arguments",
+    "is_notebook_train": "builder", "read_rows": "builder", "train_rows": "builder", "unlabelled_test": "builder",
+    "Data": "labels",
+    "dev_split": "prepare", "load_data": "prepare", "longest_first": "prepare", "notebook_sample": "prepare",
+    "notebook_split": "prepare", "tokenize_reviews": "prepare",
+    "LABEL_NAMES": "schema", "SST5_LABEL_NAMES": "schema", "SSTDataError": "schema",
+    "describe": "sources", "source_fingerprint": "sources",
+}  # fmt: skip
+__all__ = list(EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{EXPORTS[name]}"), name)

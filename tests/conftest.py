@@ -122,11 +122,15 @@ def predict(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
     )
 
 
+# Runs that take the longest to train, once a session or module: the fine-tuned real MiniLM (a minute), and the whole
+# notebook recipe on the tiny model (304 steps and 5 evaluations, the longest of make test-fast before it was marked).
+SLOW_FIXTURES = {"minilm_run", "notebook_run"}
+
+
 def pytest_collection_modifyitems(items):
-    """A test that needs the fine-tuned real MiniLM (a minute of training, once a session) is slow: make test-fast
-    skips it."""
+    """A test that needs one of SLOW_FIXTURES is slow: make test-fast skips it."""
     for item in items:
-        if "minilm_run" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

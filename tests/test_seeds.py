@@ -165,6 +165,7 @@ def test_bad_study_arguments_end_in_one_line_before_anything_is_written(tmp_path
         assert not out.exists()
 
 
+@pytest.mark.slow  # three studies of two seeds (5 runs); tests/test_doc_examples.py's variance_md makes one too
 def test_vary_each_puts_the_sources_side_by_side_and_trains_the_shared_run_once(tiny_model_dir, sst2_dir, tmp_path):
     output_dir = tmp_path / "each"
     seed_study(output_dir, run_flags(tiny_model_dir, sst2_dir), seeds=[42, 43], vary="each")

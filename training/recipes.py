@@ -18,9 +18,7 @@ from huggingface_hub import get_token
 from transformers import HfArgumentParser
 
 from errors import ProjectError, one_line_errors
-from run_folder import RESULT_DEFINING
 from sst_data import without_source
-from training_report import repo_id_of
 
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
 
@@ -87,6 +85,8 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
         raise ProjectError(f"launched as {launched} processes that did not join one group; "
                            "without GPUs pass --use_cpu so they train together over gloo")  # fmt: skip
     if training_args.push_to_hub or training_args.push_to_hub_dry_run or training_args.hub_model_id:
+        from training_report import repo_id_of  # here: the report's libraries load only for a run that pushes
+
         repo_id_of(training_args.output_dir, training_args.hub_model_id)  # before training, not after
     if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
         raise ProjectError("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
@@ -124,10 +124,11 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     parser = one_line_errors(
         HfArgumentParser(DATACLASSES, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     )
+    flags = as_flags(recipe) + argv
     try:
-        *arguments, unknown = parser.parse_args_into_dataclasses(
-            as_flags(recipe) + argv, return_remaining_strings=True, look_for_args_file=False
-        )
+        # Unknown flags before the dataclasses are built: TrainingArguments' set-up imports seconds of transformers.
+        unknown = parser.parse_known_args(flags)[1]
+        arguments = None if unknown else parser.parse_args_into_dataclasses(flags, look_for_args_file=False)
     except (ProjectError, ValueError) as err:  # argparse's errors, and the dataclasses' own checks
         raise ProjectError(where(" ".join(str(err).split()))) from None
     if unknown:
@@ -157,6 +158,8 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     from the field's default; the settings gpu_mode chooses are left to it). Read from the arguments alone: building
     others would set up this process's devices again. Paths are made portable; the model is as given (a local folder:
     the card names it by its Hub id)."""
+    from run_folder import RESULT_DEFINING  # here: parse_args, above, needs neither the run folder nor the data library
+
     values = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     recipe = read_recipe(training_args.config, set(values))
     defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
