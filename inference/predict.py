@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     logits, truncated = classifier.logits(reviews.texts, args.batch_size)
     print(f"{len(reviews.texts)} reviews from {reviews.where}, {args.backend}, batches of {args.batch_size}: "
           f"{time.perf_counter() - start:.1f} s", file=log)  # fmt: skip
-    print(f"{truncated} of {len(reviews.texts)} reviews longer than {classifier.max_length} tokens were cut to "
+    print(f"{truncated.sum()} of {len(reviews.texts)} reviews longer than {classifier.max_length} tokens were cut to "
           f"{classifier.max_length}, as in training", file=log)  # fmt: skip
     tsv = predictions_tsv(reviews, logits, classifier.label_names)
 

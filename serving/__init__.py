@@ -1,0 +1,1 @@
+"""Serving a finished run over HTTP."""
