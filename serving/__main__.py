@@ -18,7 +18,7 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 from errors import ProjectError, exit_in_one_line, one_line_errors
-from inference import BACKENDS, Classifier
+from inference import BACKENDS, Classifier, check_finished_run
 
 from .limits import Limits
 from .server import bind, create_app, serve
@@ -73,6 +73,7 @@ def main(argv=None) -> None:
     # Check the run and load its model, then take the port: nothing listens before it can answer
     ###############
     start = time.perf_counter()
+    check_finished_run(run, then="serve")
     classifier = Classifier(run, args.backend)
     sock = bind(args.host, args.port)
     limits = Limits(args.max_texts, args.max_chars, args.max_body_bytes)
