@@ -38,6 +38,7 @@ def demo(classify: Callable, reviews: list[str], title: str) -> gr.Interface:
         title=title,
         description="Every label's score for the review, highest first. The examples are reviews of the validation "
         "split that the model got wrong.",
+        api_name="predict",  # POST /gradio_api/call/predict, as gr.Interface names it by default
         flagging_mode="never",
         analytics_enabled=False,
     )

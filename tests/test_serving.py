@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -292,8 +293,8 @@ def test_the_demo_page_in_a_real_browser_shows_the_label(torch_server, run, tmp_
             page.screenshot(path=ARTIFACTS / "serving-demo.png", full_page=True)
             assert shown.inner_text() == wanted[0]["label"]
             examples = (run / "eval_misclassified.tsv").read_text(encoding="utf-8").splitlines()[1:3]
-            for example in examples:  # the run's mistakes are the examples
-                assert page.get_by_text(example.split("\t")[0], exact=True).count() >= 1
+            for example in examples:  # the run's mistakes are the examples (long ones shown cut: their start)
+                assert page.get_by_text(example.split("\t")[0][:30]).count() == 1
         finally:
             browser.close()
 
@@ -307,19 +308,22 @@ def test_app_py_runs_as_a_space_unchanged(run, tmp_path):
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("PYTHONPATH", None)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=space, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    log = tmp_path / "space.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=space, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/gradio_api/call/predict"
-        for _ in range(600):
+        body = json.dumps({"data": ["a gorgeous, witty, seductive movie."]}).encode()
+        while True:
             try:
-                request = urllib.request.Request(url, json.dumps({"data": ["a gorgeous, witty, seductive movie."]}).encode(),
-                                                 {"Content-Type": "application/json"})  # fmt: skip
-                with urllib.request.urlopen(request, timeout=5) as response:
+                request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=30) as response:
                     event = json.loads(response.read())["event_id"]
                 break
-            except OSError:
-                assert process.poll() is None, process.stdout.read()
+            except urllib.error.HTTPError as err:
+                raise AssertionError(log.read_text()) from err
+            except OSError:  # not listening yet
+                assert process.poll() is None, log.read_text()
                 time.sleep(0.1)
         with urllib.request.urlopen(f"{url}/{event}", timeout=60) as response:
             stream = response.read().decode()
