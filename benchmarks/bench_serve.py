@@ -73,9 +73,9 @@ def in_process_p50_ms(run: Path, backend: str, reviews: list[str]) -> dict:
     return {"batch1_p50_ms": float(np.percentile(times_ms, 50)), "batch1_p95_ms": float(np.percentile(times_ms, 95))}
 
 
-def start_server(run: Path, backend: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(run: Path, backend: str, flags: list[str], log: Path) -> tuple[subprocess.Popen, str]:
     """`python -m serving` on a free port; (the process, its URL) once /health answers."""
-    command = [sys.executable, "-m", "serving", "--output_dir", str(run), "--backend", backend, "--port", "0"]
+    command = [sys.executable, "-m", "serving", "--output_dir", str(run), "--backend", backend, "--port", "0", *flags]
     with open(log, "w") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, text=True)
     deadline = time.monotonic() + 300
@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16, 64], help="Clients, one step each.")
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds of load per step.")
     parser.add_argument("--json", type=Path, help="Where the result goes (default: benchmarks/results/DATE-N-cpu-serve.json).")
+    parser.add_argument("--serve_args", default="", help='Flags for the server, e.g. "--workers 1" (default: none).')
     parser.add_argument("--note", help="What the result should say of the conditions (a shared machine, ...).")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -143,7 +144,7 @@ def main() -> None:
         for backend in args.backends:
             in_process[backend] = in_process_p50_ms(run, backend, reviews)
             print(f"[bench] {backend}: in-process batch-1 p50 {in_process[backend]['batch1_p50_ms']:.2f} ms", flush=True)
-            server, url = start_server(run, backend, Path(scratch) / f"{backend}.log")
+            server, url = start_server(run, backend, shlex.split(args.serve_args), Path(scratch) / f"{backend}.log")
             try:
                 load(url, max(args.concurrency), min(args.duration, 3), script, bodies)  # warm-up, not kept
                 for clients in args.concurrency:
@@ -166,7 +167,7 @@ def main() -> None:
         "onnxruntime": version("onnxruntime"), "model": run.resolve().name,
         "command": shlex.join(["python", "-m", "benchmarks.bench_serve", *sys.argv[1:]]), "source": None,
         "note": args.note, "matmul_gflops": round(gflops), "reviews": len(reviews), "duration_s": args.duration,
-        "in_process": in_process, "rows": rows,
+        "serve_args": args.serve_args, "in_process": in_process, "rows": rows,
     }  # fmt: skip
     path = args.json or results.next_path("cpu-serve")
     results.write(document, path)

@@ -6,7 +6,7 @@ a demo page at /.
     curl -s localhost:8000/predict -d '{"inputs": "a gorgeous, witty, seductive movie."}'
 
 The run is checked finished (and exported, for an ONNX backend) and its model loaded before the port opens.
-Concurrent requests are answered together, in batches of up to --max_batch texts. SIGTERM or Ctrl-C: the requests in
+Concurrent requests are answered together, in batches of up to --max_batch texts, --workers batches at once. SIGTERM or Ctrl-C: the requests in
 flight are answered, then the server exits (status 0).
 """
 
@@ -38,6 +38,8 @@ class ServeArguments:
     port: int = field(default=8000, metadata={"help": "Port to listen on."})
     max_batch: int = field(default=32, metadata={"help": "Texts a model call takes at most (concurrent requests "
                                                          "are grouped up to this)."})  # fmt: skip
+    workers: int = field(default=2, metadata={"help": "Model calls that run at once, each on one thread of its own "
+                                                      "(1: one call at a time, on every core)."})  # fmt: skip
     max_wait_ms: float = field(default=10.0, metadata={"help": "How long a batch waits at most for more requests, "
                                                                "when more clients are busy than it holds."})  # fmt: skip
     max_texts: int = field(default=64, metadata={"help": "Texts a request may hold at most."})
@@ -45,7 +47,7 @@ class ServeArguments:
     max_body_bytes: int = field(default=1_048_576, metadata={"help": "Bytes a request's body may hold at most."})
 
     def __post_init__(self):
-        for name in ("max_batch", "max_texts", "max_chars", "max_body_bytes"):
+        for name in ("max_batch", "workers", "max_texts", "max_chars", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} {getattr(self, name)}: must be an integer >= 1")
         if self.max_wait_ms < 0:
@@ -74,10 +76,10 @@ def main(argv=None) -> None:
     ###############
     start = time.perf_counter()
     check_finished_run(run, then="serve")
-    classifier = Classifier(run, args.backend)
+    classifiers = [Classifier(run, args.backend, threads=1 if args.workers > 1 else None) for _ in range(args.workers)]
     sock = bind(args.host, args.port)
     limits = Limits(args.max_texts, args.max_chars, args.max_body_bytes)
-    app = create_app(run, classifier, limits, args.max_batch, args.max_wait_ms / 1000)
+    app = create_app(run, classifiers, limits, args.max_batch, args.max_wait_ms / 1000)
     host, port = sock.getsockname()[:2]
     print(f"Serving {run} ({args.backend}, loaded in {time.perf_counter() - start:.1f} s) on http://{host}:{port}: "
           "POST /predict, GET /health, GET /info, the demo page at /", flush=True)  # fmt: skip

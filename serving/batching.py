@@ -1,5 +1,5 @@
-"""Micro-batching: the texts of concurrent requests go through the model together, one model call at a time, on a
-worker thread of its own, so that the event loop keeps reading and answering requests while the model runs."""
+"""Micro-batching: the texts of concurrent requests go through the model together, on worker threads, so that the
+event loop keeps reading and answering requests while the model runs."""
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -12,18 +12,22 @@ from training_report import probabilities
 
 
 class MicroBatcher:
-    """Requests queue up while the model runs; the next call takes them together, up to `max_batch` texts.
+    """Requests queue up while the model runs; a worker's next call takes them together, up to `max_batch` texts.
 
-    Before a call, the batcher waits up to `max_wait_s` for more requests, but only for as many as were open at once
-    while the last call ran: a lone client never waits, and many clients' requests are not split into many calls.
-    Texts are tokenized, cut and padded as `make predict` does (Classifier.logits, batches of `max_batch`)."""
+    Each classifier is a worker with a thread of its own: with two, one call runs while the next batch gathers, and
+    each on its own core (a batch of a few short reviews does not keep two cores busy in one call). Before a call,
+    the worker waits up to `max_wait_s` for more requests, but only for as many as were open at once while the last
+    call ran, less those in other workers' calls: a lone client never waits, and many clients' requests are not
+    split into many small calls. Texts are tokenized, cut and padded as `make predict` does (Classifier.logits,
+    batches of `max_batch`)."""
 
-    def __init__(self, classifier: Classifier, max_batch: int, max_wait_s: float):
-        self.classifier, self.max_batch, self.max_wait_s = classifier, max_batch, max_wait_s
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="model")
+    def __init__(self, classifiers: list[Classifier], max_batch: int, max_wait_s: float):
+        self.classifiers, self.max_batch, self.max_wait_s = classifiers, max_batch, max_wait_s
+        self.executor = ThreadPoolExecutor(len(classifiers), thread_name_prefix="model")
         self.queue: asyncio.Queue = asyncio.Queue()
         self.open = 0  # requests waiting for their answer
-        self.peak = 1  # the most requests open at once since the last call started
+        self.running = 0  # requests in a model call
+        self.peak = 1  # the most requests open at once since a call last started
 
     async def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(each text's probability per label, whether it was cut to the run's max length)."""
@@ -39,7 +43,7 @@ class MicroBatcher:
     async def collect(self) -> list[tuple[list[str], asyncio.Future]]:
         loop = asyncio.get_running_loop()
         batch = [await self.queue.get()]
-        size, expected = len(batch[0][0]), self.peak
+        size, expected = len(batch[0][0]), self.peak - self.running
         self.peak = self.open
         deadline = loop.time() + self.max_wait_s
         while size < self.max_batch and (not self.queue.empty() or len(batch) < expected):
@@ -53,19 +57,25 @@ class MicroBatcher:
         return batch
 
     async def run(self) -> None:
-        """Serve the queue until cancelled."""
+        """Serve the queue with every worker until cancelled."""
+        await asyncio.gather(*(self.work(classifier) for classifier in self.classifiers))
+
+    async def work(self, classifier: Classifier) -> None:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self.collect()
             texts = [text for item, _ in batch for text in item]
+            self.running += len(batch)
             try:
-                logits, cut = await loop.run_in_executor(self.executor, partial(self.classifier.logits, texts,
+                logits, cut = await loop.run_in_executor(self.executor, partial(classifier.logits, texts,
                                                                                 self.max_batch, progress=False))  # fmt: skip
             except Exception as err:  # the batch's requests get it (a server error); the next batch runs  # noqa: BLE001
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(err)
                 continue
+            finally:
+                self.running -= len(batch)
             scores, start = probabilities(logits), 0
             for item, future in batch:
                 if not future.done():  # a client that went away has had its future cancelled

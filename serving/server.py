@@ -53,10 +53,12 @@ async def read_body(request: Request, limits: Limits) -> bytes:
     return bytes(body)
 
 
-def create_app(run: Path, classifier: Classifier, limits: Limits, max_batch: int, max_wait_s: float) -> FastAPI:
+def create_app(run: Path, classifiers: list[Classifier], limits: Limits, max_batch: int, max_wait_s: float) -> FastAPI:
+    classifier = classifiers[0]  # the run's labels and settings, the same in each
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.batcher = MicroBatcher(classifier, max_batch, max_wait_s)
+        app.state.batcher = MicroBatcher(classifiers, max_batch, max_wait_s)
         task = asyncio.create_task(app.state.batcher.run())
         yield
         task.cancel()
