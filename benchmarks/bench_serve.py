@@ -40,6 +40,7 @@ from .bench_predict import cpu_name
 PROG = "python -m benchmarks.bench_serve"
 LISTENING = re.compile(r"^Serving .* on http://([\d.]+):(\d+):", re.MULTILINE)
 RESULT = "wrk-result "
+IN_PROCESS = 300  # reviews timed in process
 # wrk's script: the bodies (one JSON request a line) taken in turn; at the end one JSON line of counts and latency
 # percentiles (microseconds).
 WRK_SCRIPT = """
@@ -61,7 +62,9 @@ end
 
 
 def in_process_p50_ms(run: Path, backend: str, reviews: list[str]) -> dict:
-    """Batch-1 latency in this process, tokenization included, as `make bench-predict` times it."""
+    """Batch-1 latency in this process, tokenization included, as `make bench-predict` times it (the first
+    IN_PROCESS reviews: PyTorch's batch 1 is slow on a busy machine)."""
+    reviews = reviews[:IN_PROCESS]
     classifier = Classifier(run, backend)
     classifier.logits(reviews[:8], 1, progress=False)  # warm-up
     times = []

@@ -36,7 +36,7 @@ class ServeArguments:
     )  # fmt: skip
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (0.0.0.0: every interface)."})
     port: int = field(default=8000, metadata={"help": "Port to listen on."})
-    max_batch: int = field(default=32, metadata={"help": "Texts a model call takes at most (concurrent requests "
+    max_batch: int = field(default=8, metadata={"help": "Texts a model call takes at most (concurrent requests "
                                                          "are grouped up to this)."})  # fmt: skip
     workers: int = field(default=2, metadata={"help": "Model calls that run at once, each on one thread of its own "
                                                       "(1: one call at a time, on every core)."})  # fmt: skip

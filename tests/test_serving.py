@@ -25,6 +25,7 @@ import pytest
 from errors import ProjectError
 from inference import Classifier
 from inference.export import export_run
+from serving.__main__ import ServeArguments
 from serving.__main__ import main as serve_main
 from training_report import probabilities
 
@@ -37,6 +38,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 LISTENING = re.compile(r"on http://([\d.]+):(\d+):")
+MAX_BATCH = ServeArguments.__dataclass_fields__["max_batch"].default  # texts a model call takes, by default
 LIMITS = ["--max_texts", "64", "--max_chars", "300", "--max_body_bytes", "30000"]
 LONG_REVIEW = " ".join(["a gorgeous , witty , seductive movie that never lets its wit get in the way ."] * 3)
 EXAMPLE = '{"inputs": "a review"} or {"inputs": ["a review", ...]}'
@@ -114,9 +116,10 @@ def torch_server(run):
 
 
 def expected(run: Path, backend: str, texts: list[str]) -> tuple[list[list[dict]], np.ndarray]:
-    """What make predict's classifier (batches of 32, by length) gives: every label's score, highest first."""
+    """What make predict's classifier gives in the server's batches (--batch_size 8, by length): every label's score,
+    highest first."""
     classifier = Classifier(run, backend)
-    logits, cut = classifier.logits(texts, 32, progress=False)
+    logits, cut = classifier.logits(texts, MAX_BATCH, progress=False)
     scores = probabilities(logits)
     return [sorted(({"label": name, "score": float(s)} for name, s in zip(classifier.label_names, row)),
                    key=lambda entry: -entry["score"]) for row in scores], cut  # fmt: skip
@@ -131,8 +134,8 @@ def assert_same(answer, wanted) -> None:
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_predict_answers_what_make_predict_computes_in_the_hubs_shape(run, reviews, torch_server, backend, tmp_path):
     """A list of texts gets pipeline(top_k=None)'s list of lists, a string its flat list; the scores equal the predict
-    command's classifier's to 1e-6, its labels and rounded probabilities equal the command's output; a text cut to the
-    run's 32 tokens is named in a header."""
+    command's classifier's in the same batches to 1e-6, its labels and rounded probabilities equal the command's output
+    (--batch_size as the server's --max_batch); a text cut to the run's 32 tokens is named in a header."""
     with serving(run, backend) if backend != "torch" else nullcontext(torch_server) as server:
         status, headers, answer = server.predict(reviews)
         wanted, cut = expected(run, backend, reviews)
@@ -143,7 +146,8 @@ def test_predict_answers_what_make_predict_computes_in_the_hubs_shape(run, revie
         assert status == 200 and "x-truncated-inputs" not in headers
         assert_same([single], wanted[:1])
     (tmp_path / "reviews.txt").write_text("\n".join(reviews) + "\n")
-    command = predict("--output_dir", str(run), "--input", str(tmp_path / "reviews.txt"), "--backend", backend)
+    command = predict("--output_dir", str(run), "--input", str(tmp_path / "reviews.txt"), "--backend", backend,
+                      "--batch_size", str(MAX_BATCH))
     rows = [line.split("\t") for line in command.stdout.splitlines()[1:]]
     assert [(label, probability) for _, label, probability in rows] == [
         (text[0]["label"], f"{text[0]['score']:.4f}") for text in answer]  # fmt: skip
