@@ -32,6 +32,7 @@ from errors import ProjectError, exit_in_one_line
 from inference import Classifier, read_input
 from inference.export import export_run
 from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run
+from serving.__main__ import parse_args as parse_serve_args
 
 from . import results
 from .bench import ROOT, matmul_gflops
@@ -61,11 +62,11 @@ end
 """.replace("RESULT", RESULT)
 
 
-def in_process_p50_ms(run: Path, backend: str, reviews: list[str]) -> dict:
-    """Batch-1 latency in this process, tokenization included, as `make bench-predict` times it (the first
-    IN_PROCESS reviews: PyTorch's batch 1 is slow on a busy machine)."""
+def in_process_p50_ms(run: Path, backend: str, reviews: list[str], threads: int | None) -> dict:
+    """Batch-1 latency in this process on `threads` threads, as the server's workers run (tokenization included, as
+    `make bench-predict` times it; the first IN_PROCESS reviews: PyTorch's batch 1 is slow on a busy machine)."""
     reviews = reviews[:IN_PROCESS]
-    classifier = Classifier(run, backend)
+    classifier = Classifier(run, backend, threads)
     classifier.logits(reviews[:8], 1, progress=False)  # warm-up
     times = []
     for review in reviews:
@@ -135,6 +136,8 @@ def main() -> None:
         print(f"Exporting {run} first (make export)")
         export_run(run)
     reviews = read_input(args.file).texts
+    serve_args = parse_serve_args(["--output_dir", str(run), *shlex.split(args.serve_args)])
+    threads = 1 if serve_args.workers > 1 else None  # as the server runs each worker's model
     gflops = matmul_gflops("cpu")
     print(f"{cpu_name()}, {os.cpu_count()} cores; fp32 matmul {gflops:.0f} GFLOP/s (1024³, torch); {len(reviews)} reviews "
           f"of {args.file}; {args.duration:g} s a step", flush=True)  # fmt: skip
@@ -145,7 +148,7 @@ def main() -> None:
         script.write_text(WRK_SCRIPT)
         bodies.write_text("".join(json.dumps({"inputs": review}) + "\n" for review in reviews))
         for backend in args.backends:
-            in_process[backend] = in_process_p50_ms(run, backend, reviews)
+            in_process[backend] = in_process_p50_ms(run, backend, reviews, threads)
             print(f"[bench] {backend}: in-process batch-1 p50 {in_process[backend]['batch1_p50_ms']:.2f} ms", flush=True)
             server, url = start_server(run, backend, shlex.split(args.serve_args), Path(scratch) / f"{backend}.log")
             try:
@@ -170,7 +173,7 @@ def main() -> None:
         "onnxruntime": version("onnxruntime"), "model": run.resolve().name,
         "command": shlex.join(["python", "-m", "benchmarks.bench_serve", *sys.argv[1:]]), "source": None,
         "note": args.note, "matmul_gflops": round(gflops), "reviews": len(reviews), "duration_s": args.duration,
-        "serve_args": args.serve_args, "in_process": in_process, "rows": rows,
+        "serve_args": args.serve_args, "in_process_threads": threads, "in_process": in_process, "rows": rows,
     }  # fmt: skip
     path = args.json or results.next_path("cpu-serve")
     results.write(document, path)

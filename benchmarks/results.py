@@ -41,8 +41,9 @@ SERVING = (*COMMON, "matmul_gflops", "reviews", "backends", "note")
 BACKEND = ("name", "size_mb", "batch1_p50_ms", "batch1_p95_ms", "batch1_reviews_per_s", "batch32_reviews_per_s",
            "dev_accuracy")  # fmt: skip
 # `python -m benchmarks.bench_serve`: the server under closed-loop HTTP load, a row per backend and number of clients,
-# beside each backend's in-process batch-1 latency ({backend: {"batch1_p50_ms", "batch1_p95_ms"}}) from the same run.
-HTTP = (*COMMON, "matmul_gflops", "reviews", "duration_s", "in_process", "rows")
+# beside each backend's in-process batch-1 latency ({backend: {"batch1_p50_ms", "batch1_p95_ms"}}, on the threads of
+# one of the server's workers) from the same run.
+HTTP = (*COMMON, "matmul_gflops", "reviews", "duration_s", "serve_args", "in_process_threads", "in_process", "rows")
 HTTP_ROW = ("backend", "concurrency", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
 REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "http": HTTP}
 NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND),

@@ -164,7 +164,10 @@ def http_serving(found: list[dict]) -> str:
     in_process = "; ".join(f"`{backend}` {times['batch1_p50_ms']:.2f} ms" for backend, times in latest["in_process"].items())
     text = (f"{measured(latest)}, {latest['device']}, fp32 matmul rate {latest['matmul_gflops']} GFLOP/s; "
             f"{latest['model']}, {latest['reviews']} reviews sent one a request, {latest['duration_s']:g} s a step"
-            + (f"; {latest['note']}" if latest.get("note") else "") + f". In-process batch-1 p50, same run: {in_process}.\n\n")  # fmt: skip
+            + (f"; {latest['note']}" if latest.get("note") else "")
+            + f". The server's settings: {f'`{flags}`' if (flags := latest.get('serve_args')) else 'its defaults'}; "
+            f"in-process batch-1 p50 in the same run, on {latest.get('in_process_threads') or 'every'} thread(s), as a "
+            f"server worker runs the model: {in_process}.\n\n")  # fmt: skip
     text += table(["backend", "clients", "requests/s", "vs 1 client", "p50 (ms)", "p95 (ms)", "p99 (ms)", "errors"], rows, 1)
     errors = sum(row["errors"] for row in latest["rows"])
     goals = [f"- 0 errors at every concurrency: {'met' if errors == 0 else f'not met ({errors} errors)'}."]

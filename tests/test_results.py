@@ -167,11 +167,13 @@ def test_the_serving_table_says_each_goal_met_or_not_from_the_latest_load_run(co
              "p99_ms": p99, "errors": 0} for c, r, p50, p99 in ((1, 150.0, 6.0, 9.0), (16, 320.0, 45.0, 120.0))]  # fmt: skip
     run = dict.fromkeys(results.HTTP) | {"kind": "http", "date": "2026-12-09", "device": "cpu: AMD EPYC, 2 cores",
                                          "matmul_gflops": 150, "model": "minilm", "reviews": 872, "duration_s": 10,
+                                         "serve_args": "", "in_process_threads": 1,
                                          "in_process": {"onnx-int8": {"batch1_p50_ms": 3.5, "batch1_p95_ms": 5.0}},
                                          "rows": rows, "file": "2026-12-09-1-cpu-serve.json"}  # fmt: skip
     assert results.problems(run) == []
     table = tables.http_serving([*committed, run])
     assert "| `onnx-int8` | 16 | 320.0 | 2.13× | 45.0 | 60.0 | 120.0 | 0 |" in table
+    assert "The server's settings: its defaults; in-process batch-1 p50 in the same run, on 1 thread(s)" in table
     assert "- 0 errors at every concurrency: met." in table
     assert "at 16 clients, ≥ 2× its 1-client throughput with p99 ≤ 150 ms: met (2.13×, p99 120.0 ms)." in table
     assert "HTTP p50 ≤ in-process batch-1 p50 + 3 ms: met (6.0 ms against 3.50 + 3 ms)." in table
