@@ -25,6 +25,7 @@ DRY_RUN ?=
 INPUT ?=
 PREDICTIONS ?=
 BACKEND ?=
+PORT ?= 8000
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
 # PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
@@ -47,11 +48,11 @@ NEEDED_DATA := $(if $(OWN_DATA),,$(RECIPE_DATA)/train.tsv)
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source "$(SST_SOURCE)") --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-onnx install-test data reproduce seeds search push predict export test test-fast bench bench-predict clean
+.PHONY: help install install-onnx install-test data reproduce seeds search push predict export serve test test-fast bench bench-predict bench-serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  PORT=8000  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.installed-onnx: $(VENV)/.installed
 	$(PIP) --editable '.[onnx]'
+	@touch $@
+
+$(VENV)/.installed-serve: $(VENV)/.installed
+	$(PIP) --editable '.[serve,onnx]'
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -131,6 +136,10 @@ predict: $(if $(filter onnx%,$(BACKEND)),install-onnx,install) ## Predict INPUT 
 export: install-onnx ## Export the run in OUTPUT_DIR for CPU serving: OUTPUT_DIR/onnx/ (fp32 and int8), and say so in its card
 	$(BIN)/python -m inference.export --output_dir "$(or $(OUTPUT_DIR),outputs/notebook)"
 
+serve: $(VENV)/.installed-serve ## Serve the run in OUTPUT_DIR on PORT (BACKEND=torch|onnx|onnx-int8): POST /predict, GET /health, GET /info, a demo page at /
+	$(BIN)/python -m serving --output_dir $(or $(OUTPUT_DIR),outputs/notebook) $(if $(BACKEND),--backend $(BACKEND)) \
+		--port $(PORT) $(ARGS)
+
 test: install-test ## Run the whole suite offline (real data from ../shared/data, the real MiniLM, the imports' layers)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -145,6 +154,10 @@ bench: install-test ## Time the notebook's loop vs the project side by side (QUI
 bench-predict: install-test ## PyTorch vs ONNX fp32 vs int8 on the run in OUTPUT_DIR: accuracy, latency, throughput, size (exports first if needed)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_predict --output_dir "$(or $(OUTPUT_DIR),outputs/notebook)" \
 		$(if $(DATA_DIR),--files "$(DATA_DIR)/dev.tsv") $(BENCH_ARGS)
+
+bench-serve: install-test ## The server under closed-loop load (wrk): 1, 4, 16, 64 clients, int8 and PyTorch; results to benchmarks/results/
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_serve --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
+		$(if $(DATA_DIR),--file $(DATA_DIR)/dev.tsv) $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and outputs/
 	rm -rf $(VENV) outputs

@@ -24,7 +24,7 @@ import torch
 import transformers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-KINDS = ("training", "profile", "serving", "data-scale")
+KINDS = ("training", "profile", "serving", "http", "data-scale")
 COMMON = ("kind", "date", "device", "torch", "transformers", "model", "command", "source", "note")
 TRAINING = (*COMMON, "epochs", "seeds", "sample_fraction", "train_rows", "real_tokens_per_epoch", "non_embedding_params",
             "threads", "matmul_gflops", "per_step_s", "tokenization_s", "contenders", "rows", "failures")  # fmt: skip
@@ -41,8 +41,14 @@ SERVING = (*COMMON, "matmul_gflops", "reviews", "backends", "note")
 BACKEND = ("name", "size_mb", "batch1_p50_ms", "batch1_p95_ms", "batch1_reviews_per_s", "batch32_reviews_per_s",
            "dev_accuracy")  # fmt: skip
 DATA_SCALE = (*COMMON, "rows", "prepare_s", "cached_load_s", "peak_rss_mb")  # python -m benchmarks.data_scale
-REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "data-scale": DATA_SCALE}
-NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND)}
+# `python -m benchmarks.bench_serve`: the server under closed-loop HTTP load, a row per backend and number of clients,
+# beside each backend's in-process batch-1 latency ({backend: {"batch1_p50_ms", "batch1_p95_ms"}}, on the threads of
+# one of the server's workers) from the same run.
+HTTP = (*COMMON, "matmul_gflops", "reviews", "duration_s", "serve_args", "in_process_threads", "in_process", "rows")
+HTTP_ROW = ("backend", "concurrency", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
+REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "http": HTTP, "data-scale": DATA_SCALE}
+NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND),
+          "http": ("rows", HTTP_ROW)}  # fmt: skip
 
 
 def machine(device: str) -> dict:
@@ -92,6 +98,11 @@ def problems(result: dict) -> list[str]:
         found += [f"rows[{i}]: no {field!r}" for i, row in enumerate(result.get("rows") or []) for field in ROW
                   if field not in row]  # fmt: skip
     return found
+
+
+def next_path(name: str, folder: Path = RESULTS_DIR) -> Path:
+    """`folder`/DATE-N-`name`.json, N the next number of today's results."""
+    return folder / f"{today()}-{len(list(folder.glob(f'{today()}-*.json'))) + 1}-{name}.json"
 
 
 def write(result: dict, path: Path) -> Path:

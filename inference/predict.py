@@ -91,7 +91,7 @@ def main(argv=None) -> None:
     reviews_read = f"{len(reviews.texts)} review{'s' * (len(reviews.texts) != 1)}"
     print(f"{reviews_read} from {reviews.where}, {args.backend}, batches of {args.batch_size}: "
           f"{time.perf_counter() - start:.1f} s", file=log)  # fmt: skip
-    print(f"{truncated} of {reviews_read} longer than {classifier.max_length} tokens were cut to "
+    print(f"{truncated.sum()} of {reviews_read} longer than {classifier.max_length} tokens were cut to "
           f"{classifier.max_length}, as in training", file=log)  # fmt: skip
     tsv = predictions_tsv(reviews, logits, classifier.label_names)
 

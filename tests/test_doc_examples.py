@@ -28,11 +28,13 @@ the end; a tiny seed study (3 seeds, `all`, then 2 seeds, `each`, in the same fo
 """
 
 import contextlib
+import functools
 import io
 import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -51,6 +53,7 @@ import inference.predict
 import push_to_hub
 import run_finetune
 import run_seeds
+import serving.__main__
 from errors import exit_in_one_line
 from sst_data.download import STANFORD_URL
 from training import parse_args
@@ -462,6 +465,25 @@ def export_unfinished(ws: Workspace) -> str:
     return ws.run["export_unfinished"].line
 
 
+def serve_errors(ws: Workspace) -> str:
+    """make serve's refusals: the shared run made unfinished for a moment, its missing export, a port taken."""
+    ws.run  # noqa: B018  (the finished run)
+    serve = functools.partial(ws.call, serving.__main__.main, "python -m serving")
+    marker = ws.main / "outputs" / "x" / "all_results.json"
+    marker.rename(marker.with_suffix(".away"))
+    try:
+        lines = [serve(["--output_dir", "outputs/x"]).line]
+    finally:
+        marker.with_suffix(".away").rename(marker)
+    lines.append(serve(["--output_dir", "outputs/x", "--backend", "onnx-int8"]).line)
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already taken by another program: the same refusal
+            taken.bind(("127.0.0.1", 8000))
+            taken.listen()
+        lines.append(serve(["--output_dir", "outputs/x", "--port", "8000"]).line)
+    return "\n".join(lines)
+
+
 def recipe_errors(ws: Workspace) -> str:
     notebook = (ROOT / "recipes" / "notebook.yaml").read_text(encoding="utf-8")
     ws.write("notebook.yaml", notebook)
@@ -534,6 +556,8 @@ EXAMPLES = {
     ),
     "predict_errors": Example(predict_errors),
     "export_unfinished": Example(export_unfinished),
+    # docs/serving.md
+    "serve_errors": Example(serve_errors),
     # docs/recipes.md
     "recipe_errors": Example(recipe_errors),
     "epoch_table": Example(epoch_table, numbers=True),
