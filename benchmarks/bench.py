@@ -39,7 +39,7 @@ import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_seed
 
 from errors import ProjectError, exit_in_one_line
-from sst_data import DataSource, load_data, tokenize_reviews
+from sst_data import LABEL_NAMES, DataSource, load_data, tokenize_reviews
 from training import load_model_and_tokenizer
 
 from . import results
@@ -324,7 +324,7 @@ def main() -> None:
     model_path = model_to_time(args.model, args.tokenizer, scratch)
 
     gflops = matmul_gflops(args.device)
-    model, tokenizer = load_model_and_tokenizer(str(model_path))
+    model, tokenizer = load_model_and_tokenizer(str(model_path), LABEL_NAMES)
     train_rows = len(split["train"])
     tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
     first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)

@@ -293,7 +293,7 @@ def data_scale(found: list[dict]) -> str:
     text = table(["measured", "machine", "rows", "prepare: read, check, Arrow (s)", "load from the cache (s)",
                   "peak memory (MB)"], rows, 2)  # fmt: skip
     return text + (f"\n\nThe goal (a million rows prepared in ≤ 60 s, loaded from the cache in ≤ 3 s, in ≤ 2 GB) is "
-                   f"{'met' if met else 'not met'} by the latest run.")  # fmt: skip
+                   f"{'met' if met else 'not met'} by the latest run ({latest['note']}).")  # fmt: skip
 
 
 TABLES = {"cpu-training": cpu_training, "serving": serving, "gpu-time": gpu_time, "gpu-accuracy": gpu_accuracy,

@@ -92,7 +92,7 @@ def read_file(path: Path, flag: str, source: DataSource, cache_dir, role: str) -
     except datasets.exceptions.DatasetGenerationError as err:
         cause = " ".join(str(err.__cause__ or err).split())[:300]
         raise SSTDataError(f"{path}: cannot be read as {fmt.upper()} ({cause}); fix the file") from None
-    return columns_of(data, str(path), source, role, path)
+    return columns_of(data, str(path.resolve()), source, role, path)
 
 
 def read_tsv(path: Path, source: DataSource, cache_dir, role: str) -> RawSplit:
@@ -100,7 +100,7 @@ def read_tsv(path: Path, source: DataSource, cache_dir, role: str) -> RawSplit:
         rows = list(read_rows(path, source.text_column, source.label_column, label_optional=True, index_column=GLUE_INDEX))
         indices = [index if index is not None else str(i) for i, (_, _, index) in enumerate(rows)]
         data = datasets.Dataset.from_dict({"review": [review for review, _, _ in rows], "index": indices})
-        return RawSplit(data, str(path), path, labelled=False)
+        return RawSplit(data, str(path.resolve()), path, labelled=False)
     builder = TsvFile(path=str(path.resolve()), text_column=source.text_column, label_column=source.label_column,
                       cache_dir=cache_dir, hash=tsv_cache_fingerprint(path, source.text_column, source.label_column))  # fmt: skip
     try:
@@ -109,7 +109,7 @@ def read_tsv(path: Path, source: DataSource, cache_dir, role: str) -> RawSplit:
         if isinstance(err.__cause__, SSTDataError):  # datasets wraps errors raised while generating; ours say it all
             raise err.__cause__ from None
         raise
-    return RawSplit(builder.as_dataset("data"), str(path), path)
+    return RawSplit(builder.as_dataset("data"), str(path.resolve()), path)
 
 
 def read_dataset(source: DataSource, cache_dir) -> dict[str, RawSplit]:
