@@ -3,7 +3,7 @@ one review per line, or either on standard input. Every line is checked by the p
 
 import codecs
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sst_data import SSTDataError
@@ -18,6 +18,7 @@ class Reviews:
     texts: list[str]
     labels: list[str] | None  # gold label names, when the input has a label column
     indices: list[str] | None  # GLUE's index column, when the input has one
+    data: bytes = field(default=b"", repr=False)  # the input as read
 
     @property
     def glue_test(self) -> bool:
@@ -26,11 +27,14 @@ class Reviews:
 
 
 def read_input(source: str, text_column: str = HEADER[0], label_column: str = HEADER[1],
-               label_names: list[str] | None = None) -> Reviews:  # fmt: skip
+               label_names: list[str] | None = None, data: bytes | None = None) -> Reviews:  # fmt: skip
     """The reviews of `source` (a path, or "-" for standard input), in order; `SSTDataError` naming the line at
     the first bad one. A first line holding a tab or just `text_column` is a TSV header; otherwise every line is a
-    review. With `label_names` (the run's), a label column's labels must be those names or their ids."""
-    if source == "-":
+    review. With `label_names` (the run's), a label column's labels must be those names or their ids, and come out as
+    the names; `data`: the input's bytes, read already (`Reviews.data`: checked again once the run's labels are known)."""
+    if data is not None:
+        where = "<stdin>" if source == "-" else source
+    elif source == "-":
         where, data = "<stdin>", sys.stdin.buffer.read()
     elif Path(source).is_file():
         where, data = source, Path(source).read_bytes()
@@ -47,5 +51,5 @@ def read_input(source: str, text_column: str = HEADER[0], label_column: str = HE
     )  # fmt: skip
     texts, labels, indices = (list(column) for column in zip(*rows))
     return Reviews(
-        where, texts, labels if labels[0] is not None else None, indices if indices[0] is not None else None
+        where, texts, labels if labels[0] is not None else None, indices if indices[0] is not None else None, data
     )

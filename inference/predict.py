@@ -16,16 +16,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
+from transformers import AutoConfig, HfArgumentParser
 
 from errors import ProjectError, exit_in_one_line, one_line_errors
+from modeling import label_names
 from run_folder import write_atomic
 from training_report import Split, evaluation_markdown
 
 from .backends import Classifier
 from .inputs import read_input
 from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
-from .runs import BACKENDS, run_label_names
+from .runs import BACKENDS, check_finished_run
 
 PROG = "python -m inference.predict"
 
@@ -78,9 +79,12 @@ def main(argv=None) -> None:
     ###############
     # Read the input (every line checked), check every file it would write, then load the run
     ###############
-    reviews = read_input(args.input, args.text_column, args.label_column, run_label_names(Path(args.output_dir)))
+    reviews = read_input(args.input, args.text_column, args.label_column)
     if not to_stdout:
         check_targets(Path(args.predictions), args.input, labelled=reviews.labels is not None)
+    if reviews.labels is not None:  # the labels, once the run's are known (its config.json): its names, or their ids
+        names = label_names(AutoConfig.from_pretrained(check_finished_run(Path(args.output_dir))))
+        reviews = read_input(args.input, args.text_column, args.label_column, names, reviews.data)
     classifier = Classifier(Path(args.output_dir), args.backend)
 
     ###############

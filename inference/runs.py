@@ -2,10 +2,7 @@
 
 from pathlib import Path
 
-from transformers import AutoConfig
-
 from errors import ProjectError
-from modeling import label_names
 from run_folder import FINISHED_MARKER
 
 MODEL_FILES = ("config.json", "model.safetensors")
@@ -36,11 +33,6 @@ def check_finished_run(folder: Path, then: str = "predict") -> Path:
     if not has_model:
         raise InferenceError(f"{folder}: holds no model ({', '.join(MODEL_FILES)}); {PASS_A_RUN}")
     return folder
-
-
-def run_label_names(run: Path) -> list[str]:
-    """The classes a finished run predicts, in id order (its config.json), read before its model loads."""
-    return label_names(AutoConfig.from_pretrained(check_finished_run(run)))
 
 
 def model_folder(run: Path, backend: str) -> Path:
