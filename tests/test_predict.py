@@ -106,7 +106,9 @@ def test_predict_on_labelled_tsv_writes_predictions_and_the_dev_evaluation(minil
     printed = capsys.readouterr().out
     rows, gold = tsv_rows(predictions), dev_rows(sst2_dir)
     expected = run_dev_predictions(minilm_run, sst2_dir)
-    assert list(rows[0]) == ["review", "label", "probability"]
+    assert list(rows[0]) == ["review", "label", "probability", "p_negative", "p_positive"]
+    assert all(float(row["probability"]) == float(row[f"p_{row['label']}"]) for row in rows)  # the predicted one's
+    assert all(abs(float(row["p_negative"]) + float(row["p_positive"]) - 1) <= 1e-4 for row in rows)
     assert [row["review"] for row in rows] == [row["review"] for row in gold]  # input order
     assert [row["label"] for row in rows] == [expected[row["review"]][0] for row in rows]
     assert all(0.5 <= float(row["probability"]) <= 1 for row in rows)
@@ -252,7 +254,8 @@ def test_predict_with_either_onnx_export_keeps_the_output_format_and_shows_progr
                       "--predictions", str(tmp_path / f"{backend}.tsv")])  # fmt: skip
         assert f"Predicting ({backend}): 100%" in capsys.readouterr().err  # 28 batches: a progress bar
     torch_rows, fp32_rows, int8_rows = (tsv_rows(tmp_path / f"{b}.tsv") for b in ("torch", "onnx", "onnx-int8"))
-    assert list(int8_rows[0]) == list(fp32_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability"]
+    assert list(int8_rows[0]) == list(fp32_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability",
+                                                                              "p_negative", "p_positive"]  # fmt: skip
     assert [r["review"] for r in int8_rows] == [r["review"] for r in fp32_rows] == [r["review"] for r in torch_rows]
     assert [r["label"] for r in fp32_rows] == [r["label"] for r in torch_rows]
     fp32, eager = ([float(r["probability"]) for r in rows] for rows in (fp32_rows, torch_rows))
