@@ -149,7 +149,7 @@ def test_predict_answers_what_make_predict_computes_in_the_hubs_shape(run, revie
     command = predict("--output_dir", str(run), "--input", str(tmp_path / "reviews.txt"), "--backend", backend,
                       "--batch_size", str(MAX_BATCH))
     rows = [line.split("\t") for line in command.stdout.splitlines()[1:]]
-    assert [(label, probability) for _, label, probability in rows] == [
+    assert [(label, probability) for _, label, probability, *_ in rows] == [
         (text[0]["label"], f"{text[0]['score']:.4f}") for text in answer]  # fmt: skip
 
 
