@@ -26,8 +26,8 @@ import torch
 
 from errors import exit_in_one_line
 from inference import Classifier, read_input
-from inference.export import export_run
-from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run
+from inference.export import export_if_missing
+from inference.runs import check_finished_run, model_files
 from training_report import probabilities
 
 from .bench import ROOT, matmul_gflops
@@ -42,12 +42,13 @@ class Contender:
     graph_optimizations: bool = True
     sort_by_length: bool = True
     batch_1: bool = True  # timed at batch 1 too (batch order changes nothing there)
+    run: str | None = None  # which run, where several are timed side by side (benchmarks.frontier)
 
     @property
     def name(self) -> str:
         levers = [f"{self.threads} thread" if self.threads else "", "" if self.graph_optimizations else "no graph opt.",
                   "" if self.sort_by_length else "input order"]  # fmt: skip
-        return ", ".join([NAMES[self.backend], *filter(None, levers)])
+        return ", ".join(filter(None, [self.run, NAMES[self.backend], *levers]))
 
 
 MAIN = [Contender("torch"), Contender("onnx"), Contender("onnx-int8")]
@@ -67,6 +68,12 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def dev_file() -> Path | None:
+    """The official dev split's reviews: the project's data/sst2/, or the shared copy beside the checkout."""
+    return next((d / "dev.tsv" for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2")
+                 if (d / "dev.tsv").is_file()), None)  # fmt: skip
 
 
 def correctness(classifiers: dict, files: list[str]) -> list[dict]:
@@ -128,8 +135,7 @@ def speed(classifiers: dict, contenders: list[Contender], reviews: list[str], ro
 
 
 def sizes_mb(run: Path) -> dict[str, float]:
-    files = {"torch": run / "model.safetensors"} | {b: run / ONNX_FOLDER / name for b, name in ONNX_FILES.items()}
-    return {backend: path.stat().st_size / 2**20 for backend, path in files.items()}
+    return {backend: path.stat().st_size / 2**20 for backend, path in model_files(run).items()}
 
 
 def print_tables(correct: list[dict], timed: list[dict], sizes: dict, reviews: int, rounds: int) -> None:
@@ -159,18 +165,14 @@ def print_tables(correct: list[dict], timed: list[dict], sizes: dict, reviews: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", type=Path, required=True, help="A finished run (exported first if need be).")
-    default_dev = next((d / "dev.tsv" for d in (ROOT / "data" / "sst2", ROOT.parent / "shared" / "data" / "sst2")
-                        if (d / "dev.tsv").is_file()), None)  # fmt: skip
-    parser.add_argument("--files", nargs="+", default=[default_dev], help="Labelled TSV files; speed on the first.")
+    parser.add_argument("--files", nargs="+", default=[dev_file()], help="Labelled TSV files; speed on the first.")
     parser.add_argument("--rounds", type=int, default=3, help="Timed passes over the reviews, per contender.")
     parser.add_argument("--no_levers", action="store_true", help="Time the three backends only.")
     parser.add_argument("--quick", action="store_true", help="A check: 64 reviews, 1 round.")
     parser.add_argument("--json", type=Path, help="Also write every measurement here.")
     args = parser.parse_args()
     run = check_finished_run(args.output_dir)
-    if not all((run / ONNX_FOLDER / name).is_file() for name in ONNX_FILES.values()):
-        print(f"Exporting {run} first (make export)")
-        export_run(run)
+    export_if_missing(run)
 
     contenders = MAIN + ([] if args.no_levers else LEVERS)
     classifiers = {c: Classifier(run, c.backend, c.threads, c.graph_optimizations) for c in contenders}

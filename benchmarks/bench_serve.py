@@ -30,8 +30,8 @@ import numpy as np
 
 from errors import ProjectError, exit_in_one_line
 from inference import Classifier, read_input
-from inference.export import export_run
-from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run
+from inference.export import export_if_missing
+from inference.runs import ONNX_FILES, check_finished_run
 from serving.__main__ import parse_args as parse_serve_args
 
 from . import results
@@ -132,9 +132,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise ProjectError("wrk is not installed; install Debian's package: apt-get install wrk")
     run = check_finished_run(args.output_dir)
-    if any(b != "torch" for b in args.backends) and not all((run / ONNX_FOLDER / n).is_file() for n in ONNX_FILES.values()):
-        print(f"Exporting {run} first (make export)")
-        export_run(run)
+    if any(b != "torch" for b in args.backends):
+        export_if_missing(run)
     reviews = read_input(args.file).texts
     serve_args = parse_serve_args(["--output_dir", str(run), *shlex.split(args.serve_args)])
     threads = 1 if serve_args.workers > 1 else None  # as the server runs each worker's model

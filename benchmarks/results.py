@@ -1,5 +1,5 @@
 """Benchmark results as data: the one schema every `python -m benchmarks.bench` run writes (and `.profile_step`,
-`bench_predict`'s serving runs carried over by hand, `.data_scale`), and the committed runs in `benchmarks/results/`, from which
+`bench_predict`'s serving runs carried over by hand, `.data_scale`, `.frontier`), and the committed runs in `benchmarks/results/`, from which
 `python -m benchmarks.tables` generates docs/benchmarks.md's tables.
 
 A training result (`"kind": "training"`), one file per `benchmarks.bench` call:
@@ -24,7 +24,7 @@ import torch
 import transformers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-KINDS = ("training", "profile", "serving", "http", "data-scale")
+KINDS = ("training", "profile", "serving", "http", "data-scale", "frontier")
 COMMON = ("kind", "date", "device", "torch", "transformers", "model", "command", "source", "note")
 TRAINING = (*COMMON, "epochs", "seeds", "sample_fraction", "train_rows", "real_tokens_per_epoch", "non_embedding_params",
             "threads", "matmul_gflops", "per_step_s", "tokenization_s", "contenders", "rows", "failures")  # fmt: skip
@@ -46,9 +46,17 @@ DATA_SCALE = (*COMMON, "rows", "prepare_s", "cached_load_s", "peak_rss_mb")  # p
 # one of the server's workers) from the same run.
 HTTP = (*COMMON, "matmul_gflops", "reviews", "duration_s", "serve_args", "in_process_threads", "in_process", "rows")
 HTTP_ROW = ("backend", "concurrency", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
-REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "http": HTTP, "data-scale": DATA_SCALE}
+# `python -m benchmarks.frontier`: finished runs or seed studies, their accuracies read from their results
+# ({mean, std, n}; std null for one run), each timed under each backend.
+FRONTIER = (*COMMON, "matmul_gflops", "reviews", "rounds", "max_length", "candidates")
+CANDIDATE = ("name", "model", "parameters", "size_bytes", "teacher", "data", "validation_accuracy", "dev_accuracy",
+             "recovery", "backends")  # fmt: skip
+ACCURACY = ("mean", "std", "n")
+FRONTIER_BACKEND = ("backend", "p50_ms", "p95_ms", "throughput_per_s", "size_bytes", "pareto")
+REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "http": HTTP, "data-scale": DATA_SCALE,
+            "frontier": FRONTIER}  # fmt: skip
 NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND),
-          "http": ("rows", HTTP_ROW)}  # fmt: skip
+          "http": ("rows", HTTP_ROW), "frontier": ("candidates", CANDIDATE)}  # fmt: skip
 
 
 def machine(device: str) -> dict:
@@ -97,6 +105,11 @@ def problems(result: dict) -> list[str]:
     if kind == "training":
         found += [f"rows[{i}]: no {field!r}" for i, row in enumerate(result.get("rows") or []) for field in ROW
                   if field not in row]  # fmt: skip
+    for i, entry in enumerate((result.get("candidates") or []) if kind == "frontier" else []):
+        found += [f"candidates[{i}].{key}: no {field!r}" for key in ("validation_accuracy", "dev_accuracy")
+                  for field in ACCURACY if field not in (entry.get(key) or {})]  # fmt: skip
+        found += [f"candidates[{i}].backends[{j}]: no {field!r}" for j, row in enumerate(entry.get("backends") or [])
+                  for field in FRONTIER_BACKEND if field not in row]  # fmt: skip
     return found
 
 

@@ -67,16 +67,18 @@ class Classifier:
     """The run's tokenizer, label names and model behind `backend` ("torch", "onnx" or "onnx-int8").
 
     Reviews longer than the run's training `max_length` (saved as the tokenizer's `model_max_length`) are cut to
-    it, as in training. `threads` and `graph_optimizations` are the benchmark's levers; the defaults serve.
+    it, as in training. `threads`, `graph_optimizations` and `max_length` (another cut: runs timed on the same
+    inputs) are the benchmarks' levers; the defaults serve.
     """
 
-    def __init__(self, run: Path, backend: str, threads: int | None = None, graph_optimizations: bool = True):
+    def __init__(self, run: Path, backend: str, threads: int | None = None, graph_optimizations: bool = True,
+                 max_length: int | None = None):  # fmt: skip
         folder = model_folder(run, backend)
         self.backend = backend
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         config = AutoConfig.from_pretrained(folder)
         self.label_names = label_names(config)
-        self.max_length = min(self.tokenizer.model_max_length, config.max_position_embeddings)
+        self.max_length = min(max_length or self.tokenizer.model_max_length, config.max_position_embeddings)
         if backend == "torch":
             self.run = torch_runner(folder, threads)
         else:

@@ -35,6 +35,11 @@ def check_finished_run(folder: Path, then: str = "predict") -> Path:
     return folder
 
 
+def model_files(run: Path) -> dict[str, Path]:
+    """Each backend's model file in `run`: its weights, and its ONNX files once exported."""
+    return {"torch": run / MODEL_FILES[1]} | {backend: run / ONNX_FOLDER / name for backend, name in ONNX_FILES.items()}
+
+
 def model_folder(run: Path, backend: str) -> Path:
     """Where `backend` loads from: the run folder (torch) or its ONNX export, checked to be there."""
     run = check_finished_run(run)
