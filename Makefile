@@ -26,6 +26,8 @@ INPUT ?=
 PREDICTIONS ?=
 BACKEND ?=
 PORT ?= 8000
+# make frontier: finished run folders or seed study folders, separated by spaces.
+RUNS ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
 # PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
@@ -48,11 +50,11 @@ NEEDED_DATA := $(if $(OWN_DATA),,$(RECIPE_DATA)/train.tsv)
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source "$(SST_SOURCE)") --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-onnx install-test data reproduce seeds search push predict export serve test test-fast bench bench-predict bench-serve clean
+.PHONY: help install install-onnx install-test data reproduce seeds search push predict export serve test test-fast bench bench-predict bench-serve frontier clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  PORT=8000  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  PORT=8000  RUNS=  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -158,6 +160,10 @@ bench-predict: install-test ## PyTorch vs ONNX fp32 vs int8 on the run in OUTPUT
 bench-serve: install-test ## The server under closed-loop load (wrk): 1, 4, 16, 64 clients, int8 and PyTorch; results to benchmarks/results/
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.bench_serve --output_dir $(or $(OUTPUT_DIR),outputs/notebook) \
 		$(if $(DATA_DIR),--file $(DATA_DIR)/dev.tsv) $(BENCH_ARGS)
+
+frontier: install-test ## Accuracy against latency of the runs or seed studies in RUNS (teacher, students) under PyTorch, ONNX fp32, int8 (exports first if needed); results and plot to benchmarks/results/
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.frontier --runs $(RUNS) $(if $(DATA_DIR),--file "$(DATA_DIR)/dev.tsv") \
+		$(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and outputs/
 	rm -rf $(VENV) outputs

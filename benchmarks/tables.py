@@ -16,6 +16,7 @@ import statistics
 from pathlib import Path
 
 from errors import ProjectError, exit_in_one_line
+from training_report.epochs import NOTEBOOK_ACCURACY
 
 from . import results
 
@@ -27,6 +28,7 @@ ORDER = ["loop", "notebook", "fast", "fastest", "fast-full-last-layer", "fast-gp
 SEEDS = (42, 43, 44)
 MINILM, DISTILBERT = "all-MiniLM-L6-v2", "distilbert-base-random"
 GPU_GOAL_S = 4.5
+STUDENT_SEEDS, LATENCY_SHARE = 5, 8  # issue 29: a student's mean over 5 seeds; its int8 at most 1/8 of the teacher's latency
 
 
 def on_cpu(result: dict) -> bool:
@@ -296,8 +298,65 @@ def data_scale(found: list[dict]) -> str:
                    f"{'met' if met else 'not met'} by the latest run ({latest['note']}).")  # fmt: skip
 
 
+def mean_std(accuracy: dict) -> str:
+    """A frontier candidate's accuracy: mean ± std (n seeds), or the one run's."""
+    if accuracy["mean"] is None:
+        return "—"
+    return f"{accuracy['mean']:.4f}" + (f" ± {accuracy['std']:.4f} ({accuracy['n']})" if accuracy["std"] is not None else "")
+
+
+def frontier(found: list[dict]) -> str:
+    """The latest `make frontier` result: each candidate's accuracy and size, each backend's speed, its plot, and the
+    goals of issue 29 for each student whose teacher it measured."""
+    measured_frontiers = [r for r in found if r["kind"] == "frontier"]
+    if not measured_frontiers:
+        return ("Not measured yet: benchmarks/results/ holds no frontier. `make frontier RUNS=\"TEACHER PLAIN STUDENT\"` "
+                "measures one (finished runs or seed studies).")  # fmt: skip
+    latest = measured_frontiers[-1]
+    candidates = {c["name"]: c for c in latest["candidates"]}
+    text = (f"{measured(latest)}, {latest['device']}, fp32 matmul rate {latest['matmul_gflops']} GFLOP/s. Accuracy is "
+            "each run's own, mean ± std (seeds) over a seed study; recovery is its share of the teacher's (for a "
+            "candidate without a teacher, the frontier's):\n\n")  # fmt: skip
+    rows = []
+    for c in candidates.values():
+        recovery = c["recovery"] or {}
+        rows.append([c["name"], c["model"], c["teacher"] or "—", c["data"], f"{c['parameters'] / 1e6:.1f}M",
+                     mean_std(c["validation_accuracy"]), mean_std(c["dev_accuracy"]),
+                     " / ".join("—" if recovery.get(k) is None else f"{100 * recovery[k]:.1f}%" for k in ("validation", "dev"))])  # fmt: skip
+    text += table(["candidate", "model", "teacher", "data", "parameters", "validation", "dev",
+                   "recovery (validation / dev)"], rows, 4)  # fmt: skip
+    text += (f"\n\n{latest['reviews']} dev reviews cut to {latest['max_length']} tokens, {latest['rounds']} round(s); "
+             "batch 1 is one call per review, tokenization included; ★: on the Pareto front (no other point is as fast "
+             "at batch 1 and as accurate on validation, and better in one):\n\n")  # fmt: skip
+    rows = [[c["name"], f"`{b['backend']}`", f"{b['size_bytes'] / 2**20:.1f}", f"{b['p50_ms']:.2f}", f"{b['p95_ms']:.2f}",
+             f"{b['throughput_per_s']:.1f}", "★" if b["pareto"] else ""] for c in candidates.values() for b in c["backends"]]  # fmt: skip
+    text += table(["candidate", "backend", "size on disk (MB)", "batch-1 p50 (ms)", "batch-1 p95 (ms)",
+                   "batch-32 reviews/s", "Pareto"], rows, 2)  # fmt: skip
+    text += f"\n\n![Validation accuracy against batch-1 latency](../benchmarks/results/{Path(latest['file']).stem}.png)"
+    goals = []
+    for c in candidates.values():
+        teacher = candidates.get(c["teacher"])
+        if teacher is None:
+            continue
+        mean, n = c["validation_accuracy"]["mean"], c["validation_accuracy"]["n"]
+        reached = mean is not None and mean >= NOTEBOOK_ACCURACY[-1] and n >= STUDENT_SEEDS
+        goals.append(f"- {c['name']}: mean validation {mean:.4f} over {n} seed(s) (goal ≥ {NOTEBOOK_ACCURACY[-1]} over "
+                     f"{STUDENT_SEEDS} seeds: {'met' if reached else 'not met'})")  # fmt: skip
+        dev, teacher_dev = c["dev_accuracy"]["mean"], teacher["dev_accuracy"]["mean"]
+        if dev is not None and teacher_dev is not None:
+            goals[-1] += (f"; dev {dev:.4f} against the teacher's {teacher_dev:.4f} (goal: within 1 point: "
+                          f"{'met' if teacher_dev - dev <= 0.01 else 'not met'})")  # fmt: skip
+        int8 = next(b for b in c["backends"] if b["backend"] == "onnx-int8")
+        slow = next(b for b in teacher["backends"] if b["backend"] == "torch")
+        goals[-1] += (f"; int8 batch-1 p50 {int8['p50_ms']:.2f} ms, 1/{slow['p50_ms'] / int8['p50_ms']:.1f} of the "
+                      f"teacher's PyTorch {slow['p50_ms']:.2f} ms (goal ≤ 1/{LATENCY_SHARE}: "
+                      f"{'met' if int8['p50_ms'] * LATENCY_SHARE <= slow['p50_ms'] else 'not met'}).")  # fmt: skip
+    return text + ("\n\nThe goals, for each student whose teacher was measured:\n\n" + "\n".join(goals) if goals else "")
+
+
 TABLES = {"cpu-training": cpu_training, "serving": serving, "gpu-time": gpu_time, "gpu-accuracy": gpu_accuracy,
-          "gpu-profile": gpu_profile, "gpu-goal": gpu_goal, "http-serving": http_serving, "data-scale": data_scale}  # fmt: skip
+          "gpu-profile": gpu_profile, "gpu-goal": gpu_goal, "http-serving": http_serving, "data-scale": data_scale,
+          "frontier": frontier}  # fmt: skip
 
 
 def render(text: str, found: list[dict]) -> str:
