@@ -33,7 +33,8 @@ def test_every_committed_result_fits_the_schema(committed):
             if entry["status"] != "ok":
                 assert entry["note"], (result["file"], entry["name"])  # why it has no numbers
     assert results.problems({"kind": "training"})[:2] == ["no 'date'", "no 'device'"]
-    assert results.problems({"kind": "timing"}) == ["kind 'timing': not one of training, profile, serving, http, data-scale"]
+    assert results.problems({"kind": "timing"}) == [
+        "kind 'timing': not one of training, profile, serving, http, data-scale, frontier"]
 
 
 def section(text: str, anchor: str) -> str:
@@ -180,3 +181,41 @@ def test_the_serving_table_says_each_goal_met_or_not_from_the_latest_load_run(co
     rows[0]["p50_ms"], rows[1]["errors"] = 6.6, 2
     table = tables.http_serving([*committed, run])
     assert "not met (2 errors)" in table and "not met (6.6 ms against 3.50 + 3 ms)" in table
+
+
+def frontier_candidate(name: str, model: str, teacher, validation: tuple, dev: tuple, p50: tuple) -> dict:
+    """A made-up `make frontier` candidate (a test's input only): accuracies as (mean, std, n), batch-1 p50 per backend."""
+    return {"name": name, "model": model, "parameters": 22_713_216 if "MiniLM" in model else 109_488_002,
+            "size_bytes": 90_867_952, "teacher": teacher, "data": "notebook",
+            "validation_accuracy": dict(zip(results.ACCURACY, validation)), "dev_accuracy": dict(zip(results.ACCURACY, dev)),
+            "recovery": None,
+            "backends": [{"backend": b, "p50_ms": t, "p95_ms": 2 * t, "throughput_per_s": 1000 / t, "size_bytes": 2**20 * s,
+                          "pareto": False} for b, t, s in zip(("torch", "onnx", "onnx-int8"), p50, (86.7, 87.3, 56.6))]}  # fmt: skip
+
+
+def test_a_frontier_result_fits_the_schema_and_its_table_says_each_goal_met_or_not(committed):
+    """Each candidate's accuracies ({mean, std, n}) and backends are checked; the table takes the latest frontier, and
+    issue 29's goals are said for each student whose teacher it measured (its teacher's accuracies and latency)."""
+    candidates = [
+        frontier_candidate("mpnet-seeds", "all-mpnet-base-v2", None, (0.92, 0.004, 3), (0.913, 0.003, 3), (67.0, 30.0, 20.0)),
+        frontier_candidate("minilm-seeds", "all-MiniLM-L6-v2", None, (0.8462, 0.0103, 5), (0.835, 0.01, 5), (11.4, 5.1, 4.0)),
+        frontier_candidate("student-seeds", "all-MiniLM-L6-v2", "mpnet-seeds", (0.885, 0.006, 5), (0.905, 0.004, 5),
+                           (11.0, 5.0, 6.7)),
+    ]  # fmt: skip
+    candidates[2]["backends"][2]["pareto"] = candidates[0]["backends"][2]["pareto"] = True
+    run = dict.fromkeys(results.FRONTIER) | {"kind": "frontier", "date": "2026-12-09", "device": "cpu: AMD EPYC, 2 cores",
+                                             "matmul_gflops": 150, "reviews": 872, "rounds": 3, "max_length": 80,
+                                             "candidates": candidates, "file": "2026-12-09-1-cpu-frontier.json"}  # fmt: skip
+    assert results.problems(run) == []
+    del candidates[1]["dev_accuracy"]["std"], candidates[1]["backends"][0]["throughput_per_s"]
+    assert results.problems(run) == ["candidates[1].dev_accuracy: no 'std'", "candidates[1].backends[0]: no 'throughput_per_s'"]
+    candidates[1]["dev_accuracy"]["std"], candidates[1]["backends"][0]["throughput_per_s"] = 0.01, 87.7
+    text = tables.frontier([*committed, run])
+    assert "| student-seeds | all-MiniLM-L6-v2 | mpnet-seeds | notebook | 22.7M | 0.8850 ± 0.0060 (5) | 0.9050 ± 0.0040 (5) | — / — |" in text
+    assert "| student-seeds | `onnx-int8` | 56.6 | 6.70 | 13.40 | 149.3 | ★ |" in text
+    assert text.endswith("- student-seeds: mean validation 0.8850 over 5 seed(s) (goal ≥ 0.881 over 5 seeds: met); dev "
+                         "0.9050 against the teacher's 0.9130 (goal: within 1 point: met); int8 batch-1 p50 6.70 ms, 1/10.0 "
+                         "of the teacher's PyTorch 67.00 ms (goal ≤ 1/8: met).")  # fmt: skip
+    candidates[2]["validation_accuracy"]["n"], candidates[2]["backends"][2]["p50_ms"] = 3, 9.0
+    assert "over 3 seed(s) (goal ≥ 0.881 over 5 seeds: not met)" in tables.frontier([run])
+    assert "1/7.4 of the teacher's PyTorch 67.00 ms (goal ≤ 1/8: not met)." in tables.frontier([run])
