@@ -46,6 +46,7 @@ from run_folder import CARD_INPUTS, FINISHED_MARKER, SETTINGS_FILE
 from run_folder.settings import model_identity
 from training_report.epochs import NOTEBOOK_ACCURACY
 from training_report.plots import plt, save_figure
+from training_report.study import SUMMARY_FILES
 
 from . import results
 from .bench import ROOT, matmul_gflops
@@ -54,6 +55,7 @@ from .bench_predict import NAMES, Contender, cpu_name, dev_file, speed
 PROG = "python -m benchmarks.frontier"
 DISTILLATION_FILE = "distillation.json"
 THEN = "measure it"
+STUDY_SUMMARY = SUMMARY_FILES[0]  # seeds.json: a seed study is summarized, so finished
 ACCURACIES = {"validation_accuracy": "eval_accuracy", "dev_accuracy": "dev_accuracy"}  # the result's key: the run's
 # The notebook's split: its train.tsv (the card's source.notebook), sampled and split as recipes/notebook.yaml says.
 NOTEBOOK_RECIPE = yaml.safe_load((ROOT / "recipes" / "notebook.yaml").read_text(encoding="utf-8"))
@@ -90,12 +92,12 @@ def spread(metric: dict | None) -> dict:
 
 def read_candidate(folder: Path, name: str) -> Candidate:
     """A finished run or seed study, checked, with its accuracies; one line naming `folder` when it is neither."""
-    if (folder / "seeds.json").is_file():
-        study = json.loads((folder / "seeds.json").read_text(encoding="utf-8"))
+    if (folder / STUDY_SUMMARY).is_file():
+        study = json.loads((folder / STUDY_SUMMARY).read_text(encoding="utf-8"))
         runs = [check_finished_run(folder / run, then=THEN) for run in study["runs"].values()]
         accuracy = {key: spread(study["metrics"].get(metric)) for key, metric in ACCURACIES.items()}
     elif folder.is_dir() and any(folder.glob("seed-*")) and not (folder / FINISHED_MARKER).is_file():
-        raise ProjectError(f"{folder}: a seed study without its summary (seeds.json), unfinished; rerun its make seeds "
+        raise ProjectError(f"{folder}: a seed study without its summary ({STUDY_SUMMARY}), unfinished; rerun its make seeds "
                            f"command to finish it, then {THEN}")  # fmt: skip
     else:
         runs = [check_finished_run(folder, then=THEN)]

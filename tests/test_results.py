@@ -83,9 +83,10 @@ def test_the_runs_carried_over_hold_only_numbers_their_lab_notes_section_records
 
 
 def test_the_documents_are_what_the_committed_results_generate(committed):
-    """docs/benchmarks.md and docs/serving.md (its load table) between them hold every table once."""
+    """docs/benchmarks.md, docs/serving.md (its load table) and docs/distillation.md (the frontier) between them hold
+    every table once."""
     regions = []
-    for doc in (tables.DOC, tables.SERVING_DOC):
+    for doc in (tables.DOC, tables.SERVING_DOC, tables.DISTILLATION_DOC):
         text = doc.read_text(encoding="utf-8")
         regions += [m[2] for m in tables.REGION.finditer(text)]
         assert tables.render(text, committed) == text, "run: python -m benchmarks.tables"
@@ -94,7 +95,8 @@ def test_the_documents_are_what_the_committed_results_generate(committed):
                            cwd=ROOT, check=False)  # fmt: skip
     assert check.returncode == 0 and check.stdout.splitlines() == [
         f"{tables.DOC}: its 7 generated tables agree with {results.RESULTS_DIR}",
-        f"{tables.SERVING_DOC}: its 1 generated tables agree with {results.RESULTS_DIR}"], check.stderr  # fmt: skip
+        f"{tables.SERVING_DOC}: its 1 generated tables agree with {results.RESULTS_DIR}",
+        f"{tables.DISTILLATION_DOC}: its 1 generated tables agree with {results.RESULTS_DIR}"], check.stderr  # fmt: skip
 
 
 def test_a_stale_document_is_named_in_one_line(tmp_path):
