@@ -48,7 +48,7 @@ from training_report.epochs import NOTEBOOK_ACCURACY
 from training_report.plots import plt, save_figure
 from training_report.study import SUMMARY_FILES
 
-from . import results
+from . import results, tables
 from .bench import ROOT, matmul_gflops
 from .bench_predict import NAMES, Contender, cpu_name, dev_file, speed
 
@@ -219,28 +219,6 @@ def frontier_figure(result: dict):
     return fig
 
 
-def print_table(result: dict) -> None:
-    print(f"\nBatch 1: one call per review, tokenization included; {result['reviews']} reviews × {result['rounds']} "
-          f"round(s), cut to {result['max_length']} tokens; fp32 matmul {result['matmul_gflops']} GFLOP/s in this run\n")  # fmt: skip
-    print("| candidate | backend | validation | dev | recovery (validation) | p50 (ms) | p95 (ms) | batch-32 reviews/s "
-          "| MB | Pareto |")  # fmt: skip
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for c in result["candidates"]:
-        recovery = c["recovery"]["validation"] if c["recovery"] else None
-        for b in c["backends"]:
-            print(f"| {c['name']} | {NAMES[b['backend']]} | {mean_std(c['validation_accuracy'])} "
-                  f"| {mean_std(c['dev_accuracy'])} | {'—' if recovery is None else f'{100 * recovery:.1f}%'} "
-                  f"| {b['p50_ms']:.2f} | {b['p95_ms']:.2f} | {b['throughput_per_s']:.1f} | {b['size_bytes'] / 2**20:.1f} "
-                  f"| {'yes' if b['pareto'] else ''} |")  # fmt: skip
-
-
-def mean_std(accuracy: dict) -> str:
-    if accuracy["mean"] is None:
-        return "—"
-    spread_part = f" ± {accuracy['std']:.4f}" if accuracy["std"] is not None else ""
-    return f"{accuracy['mean']:.4f}{spread_part} (n {accuracy['n']})"
-
-
 def main() -> None:
     parser = one_line_errors(argparse.ArgumentParser(prog=PROG, description=__doc__,
                                                      formatter_class=argparse.RawDescriptionHelpFormatter))  # fmt: skip
@@ -279,10 +257,10 @@ def main() -> None:
         "note": args.note, "matmul_gflops": round(gflops), "reviews": len(reviews), "rounds": rounds,
         "max_length": args.max_length, "candidates": entries(candidates, timed),
     }  # fmt: skip
-    print_table(result)
     path = args.json or results.next_path("cpu-frontier")
     results.write(result, path)
     save_figure(frontier_figure(result), path.with_suffix(".png"))
+    print("\n" + tables.frontier([result | {"file": path.name}]))
     print(f"\nfp32 matmul rate measured in this run: {gflops:.0f} GFLOP/s")
     print(f"Results (JSON): {path}, the plot {path.with_suffix('.png')}; python -m benchmarks.tables renders them into "
           "docs/distillation.md")  # fmt: skip
