@@ -26,6 +26,7 @@ OUTPUT_PATTERNS = [
     SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
     "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
     "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", CARD_INPUTS, ".*.tmp",  # .*.tmp: writes cut off
+    "distillation.json", "teacher_logits",  # a student's summary; a teacher's cached logits (training.distill)
     *MODEL_FOLDER_PATTERNS,
 ]  # fmt: skip
 

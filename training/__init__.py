@@ -2,7 +2,7 @@
 arguments to a finished run folder. `run_finetune.py` is its command line; seed studies, searches and benchmarks
 call it with argument objects (`dataclasses.replace`)."""
 
-from .arguments import DataArguments, FinetuneArguments, ModelArguments
+from .arguments import DataArguments, DistillationArguments, FinetuneArguments, ModelArguments
 from .data import load_splits, tokenize_splits
 from .model import check_model_source, load_model, load_model_and_tokenizer
 from .recipes import parse_args, read_recipe
@@ -11,6 +11,7 @@ from .trainer import OrderedEvaluationTrainer, build_trainer
 
 __all__ = [
     "DataArguments",
+    "DistillationArguments",
     "FinetuneArguments",
     "ModelArguments",
     "OrderedEvaluationTrainer",

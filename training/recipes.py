@@ -74,11 +74,11 @@ def given_flags(argv: list[str]) -> set[str]:
     return {arg[2:].split("=")[0] for arg in argv if arg.startswith("--")}
 
 
-def parse_args(argv: list[str] | None = None, description: str | None = None):
-    """(ModelArguments, DataArguments, FinetuneArguments) from `--config` (default: the notebook recipe) and `argv`
-    (default: the command line), checked against this process's environment too (the token, the launcher); every
-    problem is a `ProjectError` of one line naming the flag or recipe."""
-    model_args, data_args, training_args = read_arguments(argv, description)
+def parse_args(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
+    """(ModelArguments, DataArguments, FinetuneArguments or `training_class`, a subclass) from `--config` (default: the
+    notebook recipe) and `argv` (default: the command line), checked against this process's environment too (the
+    token, the launcher); every problem is a `ProjectError` of one line naming the flag or recipe."""
+    model_args, data_args, training_args = read_arguments(argv, description, training_class)
     if training_args.hub_token:
         raise ProjectError("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
     launched = int(os.environ.get("WORLD_SIZE", "1"))
@@ -92,14 +92,15 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
     return model_args, data_args, training_args
 
 
-def read_arguments(argv: list[str] | None = None, description: str | None = None):
+def read_arguments(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
     """The arguments of the recipe and `argv`, before `parse_args` checks them against this process (its token, its
     launcher)."""
+    dataclass_types = (*DATACLASSES[:2], training_class)
     argv = list(sys.argv[1:] if argv is None else argv)
     config_parser = argparse.ArgumentParser(add_help=False)
     config_parser.add_argument("--config", default=DEFAULT_RECIPE)
     config = config_parser.parse_known_args(argv)[0].config
-    known = {f.name for dataclass_type in DATACLASSES for f in fields(dataclass_type) if f.init} - {"config"}
+    known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init} - {"config"}
     recipe = read_recipe(config, known)
     on_command_line = given_flags(argv)
 
@@ -121,7 +122,7 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
         if name in recipe or name in on_command_line:
             raise ProjectError(f"--{name}: a run always trains, validates each epoch and evaluates; drop the flag")
     parser = one_line_errors(
-        HfArgumentParser(DATACLASSES, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+        HfArgumentParser(dataclass_types, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     )
     try:
         *arguments, unknown = parser.parse_args_into_dataclasses(
@@ -135,7 +136,7 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
 
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.
-PATHS = {"config": "recipes", "data_dir": "data", "output_dir": "outputs"}
+PATHS = {"config": "recipes", "data_dir": "data", "output_dir": "outputs", "teacher": "outputs", "transfer_file": "data"}
 
 
 def portable(key: str, value: str) -> str:
@@ -158,13 +159,13 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     values = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     recipe = read_recipe(training_args.config, set(values))
     defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
-                for dataclass_type in DATACLASSES for f in fields(dataclass_type) if f.init}  # fmt: skip
+                for dataclass_type in (*DATACLASSES[:2], type(training_args)) for f in fields(dataclass_type) if f.init}  # fmt: skip
     chosen = FinetuneArguments.GPU_MODE_SETTINGS if training_args.gpu_mode != "off" else ()
     flags = ["--config", portable("config", training_args.config)]
     for key, value in values.items():
         reference = recipe.get(key, defaults.get(key))
         if key in PATHS and key != "config":
-            flags += [f"--{key}", portable(key, value)]
+            flags += [f"--{key}", portable(key, value)] if value else []  # a student's teacher, transfer file
         elif key == "model_name_or_path" or key in RESULT_DEFINING and key not in chosen:
             comparable = key in recipe or reference is MISSING or is_scalar(reference) and is_scalar(value)
             if comparable and not same(value, reference):

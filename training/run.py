@@ -29,9 +29,12 @@ from training_report import (
     write_split_evaluation,
 )
 
+from .arguments import DistillationArguments
 from .data import load_splits, tokenize_splits
+from .distill import student_train_split
 from .model import check_model_source, check_tokenizer, load_model
 from .recipes import reproduce_flags
+from .teacher import check_teacher
 from .trainer import build_trainer
 
 logger = logging.getLogger(__name__)
@@ -149,9 +152,14 @@ def setup(model_args, data_args, training_args, validation_only: bool = False) -
     nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
     check_model_source(model_args.model_name_or_path)  # a missing model leaves no folder behind
+    student = isinstance(training_args, DistillationArguments)
+    if student:
+        check_teacher(training_args.teacher)  # likewise a missing or unfinished teacher
     with training_args.main_process_first(local=False, desc="output folder check"):
         checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
     splits = load_splits(data_args)
+    if student:  # its training rows: the gold ones, its transfer set's, and the teacher's logits over both
+        splits["train"] = student_train_split(splits, data_args, training_args)
     if validation_only:
         splits = {name: data for name, data in splits.items() if name in ("train", "eval")}
     set_seed(training_args.seed)  # the new classification head's initialisation
