@@ -94,12 +94,12 @@ def test_a_teacher_with_its_own_tokenizer_distils_into_a_student_with_another_an
     summary = json.loads((tmp_path / "a" / "distillation.json").read_text())
     texts = summary["training_rows"] + summary["transfer"]["used"]
     assert summary["training_rows"] == 242 and summary["transfer"]["given"] == 200
-    assert f"Teacher logits: 0 of {texts} texts reused" in first.stderr and f"; {texts} to compute with the teacher" in first.stderr
+    assert f"Teacher logits: 0 of {texts} texts reused" in first.stdout and f"; {texts} to compute with the teacher" in first.stdout
     cache = teacher / "teacher_logits" / "max_length-32.json"
     logits = json.loads(cache.read_text())["logits"]
 
     # Each model tokenizes the text itself: the cached logits are the teacher's over its own ids.
-    reviews = train_texts(sst2_dir, 5001, 5009)
+    reviews = [text for text in train_texts(sst2_dir, 5000, 5200) if text in logits][:8]  # transfer texts kept
     own, student_tokenizer = AutoTokenizer.from_pretrained(teacher), AutoTokenizer.from_pretrained(tiny_model_dir)
     assert own(reviews[0])["input_ids"] != student_tokenizer(reviews[0])["input_ids"]
     model = AutoModelForSequenceClassification.from_pretrained(teacher).eval()
@@ -112,7 +112,7 @@ def test_a_teacher_with_its_own_tokenizer_distils_into_a_student_with_another_an
     second = run_distill(*student_args(teacher, tiny_model_dir, sst2_dir, tmp_path / "b", transfer_file, seed=7),
                          "--alpha", "0.2")  # fmt: skip
     assert second.returncode == 0, second.stderr[-3000:]
-    assert f"Teacher logits: {texts} of {texts} texts reused from {cache}; 0 to compute with the teacher" in second.stderr
+    assert f"Teacher logits: {texts} of {texts} texts reused from {cache}; 0 to compute with the teacher" in second.stdout
     assert cache.stat().st_mtime_ns == written
     assert outcome(tmp_path / "a") != outcome(tmp_path / "b")
     card = (tmp_path / "b" / "README.md").read_text()
@@ -180,7 +180,7 @@ def test_a_killed_distillation_resumes_to_the_uninterrupted_result(teacher, tiny
     assert (output_dir / "distillation.json").read_text() == (tmp_path / "whole" / "distillation.json").read_text()
 
 
-@pytest.mark.parametrize("case", ["missing", "unfinished", "labels", "temperature", "alpha", "empty"])
+@pytest.mark.parametrize("case", ["missing", "unfinished", "labels", "split", "temperature", "alpha", "empty"])
 def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_dir, transfer_file, tmp_path):
     bad_teacher = tmp_path / "teacher"
     args = student_args(bad_teacher if case in ("missing", "unfinished", "labels") else teacher, tiny_model_dir, sst2_dir,
@@ -193,7 +193,7 @@ def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_di
         config = json.loads((bad_teacher / "config.json").read_text())
         config["id2label"], config["label2id"] = {"0": "positive", "1": "negative"}, {"positive": 0, "negative": 1}
         (bad_teacher / "config.json").write_text(json.dumps(config))
-    extra = {"temperature": ["--temperature", "0"], "alpha": ["--alpha", "1.5"],
+    extra = {"temperature": ["--temperature", "0"], "alpha": ["--alpha", "1.5"], "split": ["--split_seed", "7"],
              "empty": ["--transfer_file", tmp_path / "empty.txt"]}.get(case, [])  # fmt: skip
     (tmp_path / "empty.txt").write_text("")
     expected = {
@@ -202,6 +202,8 @@ def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_di
         "to finish it (it resumes from its last checkpoint), then distil from it",
         "labels": f"--teacher {bad_teacher}: its labels ['positive', 'negative'] are not the student's ['negative', "
         "'positive'] (names and order); distil from a teacher trained on the same label set",
+        "split": f"--teacher {teacher}: trained on other rows than the student's (split_seed 42 → 7), maybe on the "
+        "student's validation rows; distil from a teacher run with the student's data settings",
         "temperature": "--temperature 0.0: must be > 0 (1 leaves the logits as they are)",
         "alpha": "--alpha 1.5: must be in [0, 1] (1: gold labels only, 0: the teacher's only)",
         "empty": f"--transfer_file {tmp_path / 'empty.txt'}: file is empty; expected one review per line",

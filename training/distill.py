@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from run_folder import write_atomic
 
-from .teacher import check_labels, teacher_logits
+from .teacher import check_labels, check_same_split, teacher_logits
 from .trainer import OrderedEvaluationTrainer
 from .transfer import transfer_set
 
@@ -61,6 +61,7 @@ def student_train_split(splits: dict[str, datasets.Dataset], data_args, training
     train = splits["train"]
     teacher = training_args.teacher
     check_labels(teacher, train.features["label"].names)
+    check_same_split(teacher, data_args)
     transfer = transfer_set(splits, data_args, training_args)
     rows = datasets.concatenate_datasets([
         train.select_columns(["review", "label"]),

@@ -12,12 +12,16 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from errors import ProjectError
 from inference import InferenceError, check_finished_run
-from run_folder import write_atomic
-from run_folder.settings import model_identity
+from run_folder import SETTINGS_FILE, read_settings, write_atomic
+from run_folder.settings import model_identity, settings_differences
+from sst_data import data_fingerprint
 
 logger = logging.getLogger(__name__)
 CACHE_FOLDER = "teacher_logits"  # in the teacher's run folder: one JSON file per max length
 BATCH_SIZE = 64
+# What decides which rows a run trains on and which it is scored on.
+SPLIT_SETTINGS = ("sample_fraction", "sample_seed", "validation_fraction", "split_seed", "validation_split", "text_column",
+                  "label_column")  # fmt: skip
 
 
 def check_teacher(folder: str) -> Path:
@@ -35,6 +39,17 @@ def check_labels(folder: str, student_labels: list[str]) -> None:
     if teacher_labels != list(student_labels):
         raise ProjectError(f"--teacher {folder}: its labels {teacher_labels} are not the student's {list(student_labels)} "
                            "(names and order); distil from a teacher trained on the same label set")  # fmt: skip
+
+
+def check_same_split(folder: str, data_args) -> None:
+    """The teacher must have trained on the student's data, sampled and split alike: a teacher that trained on the
+    student's validation rows would pass their labels on through its logits."""
+    recorded = read_settings(Path(folder) / SETTINGS_FILE)
+    current = {"data_sha256": data_fingerprint(data_args.data_dir)} | {key: getattr(data_args, key) for key in SPLIT_SETTINGS}
+    if differences := settings_differences({key: recorded.get(key) for key in current}, current):
+        raise ProjectError(f"--teacher {folder}: trained on other rows than the student's ({', '.join(differences)}), "
+                           "maybe on the student's validation rows; distil from a teacher run with the student's data "
+                           "settings")  # fmt: skip
 
 
 def cache_path(folder: str) -> Path:
@@ -57,7 +72,7 @@ def read_cache(path: Path, identity: str) -> dict[str, list[float]]:
 @torch.no_grad()
 def compute_logits(folder: str, texts: list[str], device) -> list[list[float]]:
     """The teacher's logits over `texts`: its own tokenizer, cut at its own max length, in fp32, in eval mode, in
-    batches of similar length (padding changes no logit: every position attends only to the unpadded ones)."""
+    batches of similar length (padding changes logits only by float rounding: the mask hides the padded positions)."""
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
     model.to(device).eval()
