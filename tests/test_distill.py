@@ -220,3 +220,19 @@ def test_the_students_settings_are_refused_without_a_teacher_or_with_a_filled_la
     with pytest.raises(ProjectError, match="--fill_last_batch and --cuda_graph_step"):
         parse_args(["--config", "recipes/distill.yaml", "--model_name_or_path", "m", "--data_dir", "d", "--teacher", "t",
                     "--fill_last_batch", "true"], training_class=DistillationArguments)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_seed_study_of_students_trains_each_against_the_teacher(teacher, tiny_model_dir, sst2_dir, transfer_file, tmp_path):
+    study = subprocess.run(
+        [sys.executable, str(ROOT / "run_seeds.py"), "--seeds", "1", "2", "--vary", "init", "--output_dir", str(tmp_path),
+         "--config", "recipes/distill.yaml", "--model_name_or_path", str(tiny_model_dir), "--data_dir", str(sst2_dir),
+         "--sample_fraction", "0.05", "--max_length", "32", "--num_train_epochs", "1", "--learning_rate", "1e-3",
+         "--teacher", str(teacher), "--transfer", "none", "--transfer_file", str(transfer_file)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert study.returncode == 0, study.stderr[-3000:]
+    for seed in (1, 2):
+        assert json.loads((tmp_path / f"seed-{seed}" / "distillation.json").read_text())["transfer"]["given"] == 200
+        assert "python run_distill.py" in (tmp_path / f"seed-{seed}" / "README.md").read_text()
+    assert json.loads((tmp_path / "seeds.json").read_text())["seeds"] == [1, 2]
