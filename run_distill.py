@@ -14,6 +14,7 @@ folder (teacher_logits/); the student is an ordinary run folder with distillatio
 import json
 
 from errors import exit_in_one_line, setup_logging
+from run_folder import DISTILLATION_FILE
 from training import DistillationArguments, parse_args, train
 
 
@@ -25,7 +26,7 @@ def main(argv=None) -> None:
         return
 
     print(run.report)
-    distillation = json.loads((run.output_dir / "distillation.json").read_text())
+    distillation = json.loads((run.output_dir / DISTILLATION_FILE).read_text())
     teacher, transfer = distillation["teacher"], distillation["transfer"]
     for split in run.splits:
         ours, theirs = run.evaluations[split.prefix]["accuracy"], teacher.get(f"{split.prefix}_accuracy")

@@ -10,7 +10,7 @@ import datasets
 import torch
 import torch.nn.functional as F
 
-from run_folder import write_atomic
+from run_folder import DISTILLATION_FILE, write_atomic
 
 from .teacher import check_labels, check_same_split, teacher_logits
 from .trainer import OrderedEvaluationTrainer
@@ -19,7 +19,6 @@ from .transfer import transfer_set
 logger = logging.getLogger(__name__)
 TEACHER_LOGITS = "teacher_logits"  # the training split's column of the teacher's logits
 NO_LABEL = -1  # the label of a transfer row (datasets' ClassLabel reads -1 as "no label")
-DISTILLATION_FILE = "distillation.json"
 LOSS = "alpha * CE(gold) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T))"
 
 

@@ -17,7 +17,7 @@ import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 from huggingface_hub.utils import HFValidationError
 
-from run_folder import CARD_INPUTS, write_atomic
+from run_folder import CARD_INPUTS, DISTILLATION_FILE, write_atomic
 from sst_data import train_rows
 
 from .epochs import NOTEBOOK_ACCURACY
@@ -123,7 +123,7 @@ def card_inputs(model_args, data_args, training_args, state, results: dict, spli
     trained = trained_for(training_args, state, results["train_samples"])
     base_model = base_model_id(model_args.model_name_or_path, card)
     base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
-    distillation = Path(training_args.output_dir) / "distillation.json"  # a student's (training.distill)
+    distillation = Path(training_args.output_dir) / DISTILLATION_FILE  # a student's (training.distill)
     distillation = json.loads(distillation.read_text(encoding="utf-8")) if distillation.is_file() else None
     return {
         "model_id": training_args.hub_model_id,
