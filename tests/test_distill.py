@@ -117,6 +117,7 @@ def test_a_teacher_with_its_own_tokenizer_distils_into_a_student_with_another_an
     assert outcome(tmp_path / "a") != outcome(tmp_path / "b")
     card = (tmp_path / "b" / "README.md").read_text()
     assert "## Distillation" in card and "alpha = 0.2" in card and "--teacher outputs/run" in card
+    assert "split 70/30 into 242 training and 104 validation rows" in card  # the gold rows; the transfer rows apart
 
 
 def test_the_leak_guard_drops_planted_evaluation_texts_and_counts_them(sst2_dir, tmp_path):
