@@ -13,15 +13,17 @@ folder (teacher_logits/); the student is an ordinary run folder with distillatio
 
 import json
 
+import training
 from errors import exit_in_one_line, setup_logging
-from run_folder import DISTILLATION_FILE
-from training import DistillationArguments, parse_args, train
 
 
 def main(argv=None) -> None:
-    model_args, data_args, training_args = parse_args(argv, description=__doc__, training_class=DistillationArguments)
+    model_args, data_args, training_args = training.parse_args(argv, description=__doc__,
+                                                               training_class=training.DistillationArguments)  # fmt: skip
+    from run_folder import DISTILLATION_FILE  # as run_finetune.py: a refused argument is said before the libraries load
+
     setup_logging(training_args.should_log, training_args.get_process_log_level())
-    run = train(model_args, data_args, training_args)
+    run = training.train(model_args, data_args, training_args)
     if training_args.process_index != 0:  # another process of a multi-process run: the main one reports
         return
 

@@ -13,8 +13,10 @@ levers measured, not recipes: `fast-full-last-layer`, `fast-cudagraphs` (fast-gp
 torch.compile's `cudagraphs` backend: CUDA graphs without Inductor) and `fast-inductor` (fast-gpu compiled by Inductor
 in CUDA graphs, "reduce-overhead"; its cache starts empty in each benchmark, so a first run pays compilation and a
 second shows a warm cache; called `fast-graphs` in the lab notes of 2026-11-27). Each run is its own command, timed
-from launch to exit as a user waits for it, and split into phases. Runs alternate (contender order rotates with each
-seed), so drift on a noisy machine shows in the per-run lines.
+from launch to exit as a user waits for it, and split into phases. Runs are interleaved and repeated: each round runs
+every contender once per seed, the contenders' order rotating from one round (and seed) to the next, so that a machine
+slowing down or speeding up weighs on every contender alike. A ratio to the loop is taken within each round and
+seed, between runs minutes apart, and reported as the median over them with its range (`--rounds`, 3 by default).
 
 Every run writes its results as JSON (benchmarks/results.py's schema; `--json`, default results.json in its scratch
 folder, rewritten after each contender so that a run cut short keeps what it measured); docs/benchmarks.md's tables
@@ -37,7 +39,7 @@ import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, set_seed
 
 from errors import ProjectError, exit_in_one_line
-from sst_data import load_sst2, tokenize_reviews
+from sst_data import LABEL_NAMES, DataSource, load_data, tokenize_reviews
 from training import load_model_and_tokenizer
 
 from . import results
@@ -216,7 +218,7 @@ def per_step_costs(model, device: str, repeats: int = 10) -> dict[str, float]:
 def tokenization_times(data_dir, tokenizer, max_length: int) -> tuple[float, float]:
     """Seconds to tokenize train.tsv into a fresh cache, then again with the cache warm."""
     with tempfile.TemporaryDirectory() as cache:
-        train = load_sst2(data_dir, cache_dir=cache)["train"]
+        train = load_data(DataSource(data_dir=str(data_dir)), cache_dir=cache).splits["train"]
         times = []
         for _ in range(2):
             start = time.perf_counter()
@@ -225,9 +227,43 @@ def tokenization_times(data_dir, tokenizer, max_length: int) -> tuple[float, flo
     return times[0], times[1]
 
 
+def schedule(contenders: list[str], seeds: list[int], rounds: int) -> list[tuple[int, int, str]]:
+    """(round, seed, contender) in the order they run: each round every seed, each seed every contender, the
+    contenders' order rotated by one from each (round, seed) block to the next."""
+    blocks = [(number, seed) for number in range(1, rounds + 1) for seed in seeds]
+    order = []
+    for i, (number, seed) in enumerate(blocks):
+        shift = i % len(contenders)
+        order += [(number, seed, contender) for contender in contenders[shift:] + contenders[:shift]]
+    return order
+
+
+def ratios_to_loop(runs: list[dict], contender: str, key) -> dict | None:
+    """`key(run)` of `contender` over the loop's, within each (round, seed) block where both ran: the median of those
+    ratios, their range and how many there were. None without the loop."""
+    loop = {(r["round"], r["seed"]): key(r) for r in runs if r["contender"] == "loop"}
+    ratios = [key(r) / loop[r["round"], r["seed"]] for r in runs if r["contender"] == contender and (r["round"], r["seed"]) in loop]
+    if not ratios:
+        return None
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "n": len(ratios)}
+
+
+def shown_ratio(ratio: dict | None) -> str:
+    if ratio is None:
+        return "—"
+    if ratio["n"] == 1:
+        return f"{ratio['median']:.2f}× (1 round)"
+    return f"{ratio['median']:.2f}× ({ratio['min']:.2f}–{ratio['max']:.2f}, {ratio['n']} rounds)"
+
+
+def epoch_train_s(run: dict) -> float:
+    return statistics.mean(e["training_time"] for e in run["epochs"])
+
+
 def summarize(runs: list[dict], contenders: list[str], train_rows: int, tokens: int, non_embedding: int,
               gflops: float) -> list[dict]:
-    """One row per contender measured: the means over its runs that the tables print."""
+    """One row per contender measured: the means over its runs that the tables print, and its ratios to the loop
+    (training time an epoch, whole command) as the median over the rounds with their range."""
     rows = []
     measured = {r["contender"] for r in runs}
     for contender in dict.fromkeys(c for c in contenders if c in measured):  # named twice, run twice: one row
@@ -246,6 +282,8 @@ def summarize(runs: list[dict], contenders: list[str], train_rows: int, tokens: 
                 "share_of_matmul": achieved / gflops,
                 "wall_s": statistics.mean(r["wall"] for r in mine),
                 "phases": {phase: statistics.mean(r["phases"].get(phase, 0.0) for r in mine) for phase in PHASES},
+                "train_vs_loop": ratios_to_loop(runs, contender, epoch_train_s),
+                "wall_vs_loop": ratios_to_loop(runs, contender, lambda r: r["wall"]),
             }
         )
     return rows
@@ -266,10 +304,14 @@ def main() -> None:
     parser.add_argument("--contenders", nargs="+", default=["loop", "notebook", "fast", "fastest"], choices=["loop", *PROJECT])
     parser.add_argument("--sample_fraction", type=float, help="Default: the notebook recipe's (0.5: 2422 train rows).")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample: a check in a few minutes.")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on a 20%% sample, one seed: a check in minutes.")
+    parser.add_argument("--rounds", type=int, default=3, help="How many times every contender runs (per seed), "
+                        "interleaved: each ratio to the loop is the median over the rounds, with its range.")  # fmt: skip
     parser.add_argument("--json", type=Path, help="Where the results go (benchmarks/results.py's schema; default: "
                         "results.json in the scratch folder).")  # fmt: skip
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: at least 1 (3 or more for a median worth reading)")
     command = " ".join(["python -m benchmarks.bench", *sys.argv[1:]])
     if args.quick:
         args.epochs, args.sample_fraction, args.seeds = 1, 0.2, (args.seeds or [])[:1]
@@ -282,7 +324,7 @@ def main() -> None:
     model_path = model_to_time(args.model, args.tokenizer, scratch)
 
     gflops = matmul_gflops(args.device)
-    model, tokenizer = load_model_and_tokenizer(str(model_path))
+    model, tokenizer = load_model_and_tokenizer(str(model_path), LABEL_NAMES)
     train_rows = len(split["train"])
     tokens, non_embedding = real_tokens_and_params(model, tokenizer, split["train"], data.max_length)
     first, cached = tokenization_times(args.data_dir, tokenizer, data.max_length)
@@ -291,43 +333,41 @@ def main() -> None:
     document = results.machine(args.device) | {
         "kind": "training", "date": results.today(), "model": args.model_label or model_name(args.model),
         "command": command, "source": None, "note": None, "epochs": args.epochs, "seeds": args.seeds,
-        "sample_fraction": args.sample_fraction, "train_rows": train_rows, "real_tokens_per_epoch": tokens,
+        "rounds": args.rounds, "sample_fraction": args.sample_fraction, "train_rows": train_rows, "real_tokens_per_epoch": tokens,
         "non_embedding_params": non_embedding, "threads": torch.get_num_threads(), "matmul_gflops": gflops,
         "per_step_s": step_costs, "tokenization_s": {"first": first, "cached": cached}, "contenders": [], "rows": [],
         "failures": [],
     }  # fmt: skip
     runs, failures = [], document["failures"]
-    for i, seed in enumerate(args.seeds):
-        order = args.contenders[i % len(args.contenders) :] + args.contenders[: i % len(args.contenders)]
-        for contender in order:
-            number = len(document["contenders"]) + 1
-            try:
-                if contender == "loop":
-                    run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
-                else:
-                    run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
-                                      args.epochs, seed, args.device, scratch)  # fmt: skip
-            except ProjectError as err:  # one contender's failure (a lever under test) keeps the others' measurements
-                failures.append(f"{contender} seed {seed}: {err}")
-                document["contenders"].append(results.failed_entry(contender, seed, number, str(err)))
-                results.write(document, args.json)
-                print(f"[bench] {contender:8s} seed {seed}: failed: {err}", flush=True)
-                continue
-            run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
-            runs.append({"contender": contender, "seed": seed, **run})
-            document["contenders"].append(results.contender_entry(contender, seed, number, run))
-            document["rows"] = summarize(runs, args.contenders, train_rows, tokens, non_embedding, gflops)
-            results.write(document, args.json)  # after every run: a run cut short keeps what it measured
-            train_s = [e["training_time"] for e in run["epochs"]]
-            print(f"[bench] {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
-                  f"validation s {run['phases']['validation']:.1f} in all; accuracy {run['epochs'][-1]['accuracy']:.4f}; "
-                  f"whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
+    for number_of_round, seed, contender in schedule(args.contenders, args.seeds, args.rounds):
+        number, where = len(document["contenders"]) + 1, {"round": number_of_round}
+        try:
+            if contender == "loop":
+                run = run_loop(model_path, args.data_dir, args.sample_fraction, args.epochs, seed, args.device, scratch)
+            else:
+                run = run_project(contender, model_path, args.data_dir, args.sample_fraction,
+                                  args.epochs, seed, args.device, scratch)  # fmt: skip
+        except ProjectError as err:  # one contender's failure (a lever under test) keeps the others' measurements
+            failures.append(f"{contender} seed {seed}: {err}")
+            document["contenders"].append(results.failed_entry(contender, seed, number, str(err)) | where)
+            results.write(document, args.json)
+            print(f"[bench] round {number_of_round} {contender:8s} seed {seed}: failed: {err}", flush=True)
+            continue
+        run["phases"]["reports and exit"] = run["wall"] - sum(run["phases"].values())  # the rest of the wall time
+        runs.append({"contender": contender, "seed": seed, **where, **run})
+        document["contenders"].append(results.contender_entry(contender, seed, number, run) | where)
+        document["rows"] = summarize(runs, args.contenders, train_rows, tokens, non_embedding, gflops)
+        results.write(document, args.json)  # after every run: a run cut short keeps what it measured
+        train_s = [e["training_time"] for e in run["epochs"]]
+        print(f"[bench] round {number_of_round} {contender:8s} seed {seed}: training s/epoch {', '.join(f'{t:.1f}' for t in train_s)}; "
+              f"validation s {run['phases']['validation']:.1f} in all; accuracy {run['epochs'][-1]['accuracy']:.4f}; "
+              f"whole command {run['wall']:.1f} s", flush=True)  # fmt: skip
 
     rows = document["rows"] = summarize(runs, args.contenders, train_rows, tokens, non_embedding, gflops)
     results.write(document, args.json)
-    loop = next((r for r in rows if r["contender"] == "loop"), None)
     print(f"\nModel {args.model}: {non_embedding / 1e6:.1f}M non-embedding parameters; {train_rows} training rows, "
-          f"{tokens} real tokens per epoch; {args.epochs} epoch(s), seeds {args.seeds}, device {args.device}, "
+          f"{tokens} real tokens per epoch; {args.epochs} epoch(s), seeds {args.seeds}, {args.rounds} round(s) "
+          f"interleaved, device {args.device}, "
           f"{torch.get_num_threads()} threads")  # fmt: skip
     print(
         f"fp32 matmul rate measured now: {gflops:.0f} GFLOP/s. Tokenizing train.tsv: {first:.2f} s, again {cached:.3f} s (cached).\n"
@@ -341,15 +381,17 @@ def main() -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
     for r in rows:
-        ratio = f"{r['train_s_per_epoch'] / loop['train_s_per_epoch']:.2f}×" if loop else "—"
+        ratio = shown_ratio(r["train_vs_loop"])
         print(f"| {r['contender']} | {r['train_s_per_epoch']:.1f} | {r['validation_s']:.1f} | {r['train_samples_per_s']:.1f} "
               f"| {r['peak_mb']:.0f} | {' / '.join(f'{a:.3f}' for a in r['accuracy'])} | {r['model_gflops']:.1f} "
               f"| {100 * r['share_of_matmul']:.0f}% | {ratio} |")  # fmt: skip
+    print("\nTimes: means over the runs; ratios to the loop: the median over the rounds (the range in brackets), each "
+          "taken between runs of the same round and seed.")
     print("\nThe whole command, launch to exit (s): where the time went\n")
     print(f"| contender | whole command | {' | '.join(PHASES)} | whole command vs loop |")
     print("| --- |" + " ---: |" * (len(PHASES) + 2))
     for r in rows:
-        ratio = f"{r['wall_s'] / loop['wall_s']:.2f}×" if loop else "—"
+        ratio = shown_ratio(r["wall_vs_loop"])
         phases = " | ".join(f"{r['phases'][p]:.1f}" for p in PHASES)
         print(f"| {r['contender']} | {r['wall_s']:.1f} | {phases} | {ratio} |")
     print(f"\nResults (JSON): {args.json}")

@@ -14,6 +14,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from errors import exit_in_one_line
+from sst_data import LABEL_NAMES
 from training import load_model_and_tokenizer
 
 ALL = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
@@ -25,7 +26,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="Local model folder.")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
-    model, _ = load_model_and_tokenizer(args.model)
+    model, _ = load_model_and_tokenizer(args.model, LABEL_NAMES)
     model.to(args.device)
     labels = torch.zeros(32, dtype=torch.long, device=args.device)
 

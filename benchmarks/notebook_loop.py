@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, Tenso
 from transformers import get_linear_schedule_with_warmup, set_seed
 
 from errors import exit_in_one_line
-from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from sst_data import LABEL_NAMES, DataSource, load_data, notebook_sample, notebook_split, tokenize_reviews
 from training import load_model_and_tokenizer, parse_args
 
 
@@ -93,7 +93,7 @@ def notebook_data(data_dir, fraction=None, seed=None):
     of train.tsv (`seed`, or the recipe's split seed)."""
     overrides = ["--sample_fraction", str(fraction)] if fraction is not None else []
     _, data, training = parse_args(["--data_dir", str(data_dir), *overrides])
-    sample = notebook_sample(load_sst2(data_dir)["train"], data.sample_fraction, data.sample_seed)
+    sample = notebook_sample(load_data(DataSource(data_dir=str(data_dir))).splits["train"], data.sample_fraction, data.sample_seed)
     return data, training, notebook_split(sample, data.validation_fraction, data.split_seed if seed is None else seed)
 
 
@@ -112,7 +112,7 @@ def main() -> None:
     start = time.perf_counter()
     data, training, split = notebook_data(args.data_dir, args.sample_fraction, args.seed)
     set_seed(training.seed if args.seed is None else args.seed)
-    model, tokenizer = load_model_and_tokenizer(args.model)
+    model, tokenizer = load_model_and_tokenizer(args.model, LABEL_NAMES)
     train_set, validation_set = (
         padded_tensors(tokenize_reviews(split[s], tokenizer, data.max_length), data.max_length)
         for s in ("train", "validation")

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from transformers import TrainerCallback, set_seed
 
 from errors import ProjectError, exit_in_one_line
-from sst_data import tokenize_reviews
+from sst_data import LABEL_NAMES, tokenize_reviews
 from training import load_model_and_tokenizer, parse_args, setup
 
 from . import results
@@ -116,7 +116,7 @@ def profile_loop(model_path, data_dir, fraction, windows: Windows) -> None:
     """The notebook's loop, step by step (benchmarks.notebook_loop.notebook_step), on batches in random order."""
     data, _, split = notebook_data(data_dir, fraction)
     set_seed(42)
-    model, tokenizer = load_model_and_tokenizer(str(model_path))
+    model, tokenizer = load_model_and_tokenizer(str(model_path), LABEL_NAMES)
     train_set = padded_tensors(tokenize_reviews(split["train"], tokenizer, data.max_length), data.max_length)
     model.to(windows.device).train()
     optimizer, scheduler = notebook_optimizer(model, windows.warmup + 2 * windows.steps)

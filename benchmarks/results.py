@@ -1,5 +1,5 @@
 """Benchmark results as data: the one schema every `python -m benchmarks.bench` run writes (and `.profile_step`,
-`bench_predict`'s serving runs carried over by hand), and the committed runs in `benchmarks/results/`, from which
+`bench_predict`'s serving runs carried over by hand, `.data_scale`), and the committed runs in `benchmarks/results/`, from which
 `python -m benchmarks.tables` generates docs/benchmarks.md's tables.
 
 A training result (`"kind": "training"`), one file per `benchmarks.bench` call:
@@ -24,7 +24,7 @@ import torch
 import transformers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-KINDS = ("training", "profile", "serving")
+KINDS = ("training", "profile", "serving", "http", "data-scale")
 COMMON = ("kind", "date", "device", "torch", "transformers", "model", "command", "source", "note")
 TRAINING = (*COMMON, "epochs", "seeds", "sample_fraction", "train_rows", "real_tokens_per_epoch", "non_embedding_params",
             "threads", "matmul_gflops", "per_step_s", "tokenization_s", "contenders", "rows", "failures")  # fmt: skip
@@ -40,8 +40,15 @@ PROFILED = ("name", "wall_ms_per_step", "host_ms_per_step", "first_steps_s", "gp
 SERVING = (*COMMON, "matmul_gflops", "reviews", "backends", "note")
 BACKEND = ("name", "size_mb", "batch1_p50_ms", "batch1_p95_ms", "batch1_reviews_per_s", "batch32_reviews_per_s",
            "dev_accuracy")  # fmt: skip
-REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING}
-NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND)}
+DATA_SCALE = (*COMMON, "rows", "prepare_s", "cached_load_s", "peak_rss_mb")  # python -m benchmarks.data_scale
+# `python -m benchmarks.bench_serve`: the server under closed-loop HTTP load, a row per backend and number of clients,
+# beside each backend's in-process batch-1 latency ({backend: {"batch1_p50_ms", "batch1_p95_ms"}}, on the threads of
+# one of the server's workers) from the same run.
+HTTP = (*COMMON, "matmul_gflops", "reviews", "duration_s", "serve_args", "in_process_threads", "in_process", "rows")
+HTTP_ROW = ("backend", "concurrency", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
+REQUIRED = {"training": TRAINING, "profile": PROFILE, "serving": SERVING, "http": HTTP, "data-scale": DATA_SCALE}
+NESTED = {"training": ("contenders", CONTENDER), "profile": ("contenders", PROFILED), "serving": ("backends", BACKEND),
+          "http": ("rows", HTTP_ROW)}  # fmt: skip
 
 
 def machine(device: str) -> dict:
@@ -84,13 +91,18 @@ def problems(result: dict) -> list[str]:
     if kind not in KINDS:
         return [f"kind {kind!r}: not one of {', '.join(KINDS)}"]
     found = [f"no {key!r}" for key in REQUIRED[kind] if key not in result]
-    key, fields = NESTED[kind]
+    key, fields = NESTED.get(kind, ("", ()))
     for i, entry in enumerate(result.get(key) or []):
         found += [f"{key}[{i}]: no {field!r}" for field in fields if field not in entry]
     if kind == "training":
         found += [f"rows[{i}]: no {field!r}" for i, row in enumerate(result.get("rows") or []) for field in ROW
                   if field not in row]  # fmt: skip
     return found
+
+
+def next_path(name: str, folder: Path = RESULTS_DIR) -> Path:
+    """`folder`/DATE-N-`name`.json, N the next number of today's results."""
+    return folder / f"{today()}-{len(list(folder.glob(f'{today()}-*.json'))) + 1}-{name}.json"
 
 
 def write(result: dict, path: Path) -> Path:

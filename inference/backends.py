@@ -10,6 +10,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+from modeling import label_names
+
 from .runs import ONNX_FILES, InferenceError, model_folder
 
 PROGRESS_FROM = 10  # batches: a progress bar on inputs at least this long
@@ -73,7 +75,7 @@ class Classifier:
         self.backend = backend
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         config = AutoConfig.from_pretrained(folder)
-        self.label_names = [config.id2label[i] for i in range(config.num_labels)]
+        self.label_names = label_names(config)
         self.max_length = min(self.tokenizer.model_max_length, config.max_position_embeddings)
         if backend == "torch":
             self.run = torch_runner(folder, threads)
@@ -82,12 +84,12 @@ class Classifier:
 
     def logits(
         self, reviews: list[str], batch_size: int = 32, sort_by_length: bool = True, progress: bool = True
-    ) -> tuple[np.ndarray, int]:
-        """(logits in input order, how many reviews were cut to `max_length`). Batches are padded to their longest
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(logits in input order, whether each review was cut to `max_length`). Batches are padded to their longest
         review; with `sort_by_length`, batches hold reviews of similar length (less padding), results in input
         order all the same. With `progress`, a progress bar shows on long inputs."""
         encoded = self.tokenizer(reviews, truncation=True, max_length=self.max_length)
-        truncated = sum(bool(encoding.overflowing) for encoding in encoded.encodings)
+        truncated = np.array([bool(encoding.overflowing) for encoding in encoded.encodings])
         order = np.arange(len(reviews))
         if sort_by_length:
             order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")

@@ -21,6 +21,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser
 
 from errors import exit_in_one_line, one_line_errors
+from modeling import label_names
 from run_folder import CARD_INPUTS, check_can_write
 from training_report import write_model_card
 
@@ -128,8 +129,7 @@ def export_run(run: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
     files = {"fp32": ONNX_FILES["onnx"], "int8": ONNX_FILES["onnx-int8"]}
     sizes = {f"{kind}_mb": round((target / name).stat().st_size / 2**20, 1) for kind, name in files.items()}
-    label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    write_model_card(run, onnx={"folder": ONNX_FOLDER, **files, **sizes, "label_names": label_names})
+    write_model_card(run, onnx={"folder": ONNX_FOLDER, **files, **sizes, "label_names": label_names(model.config)})
     return target
 
 

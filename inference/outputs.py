@@ -8,11 +8,19 @@ import numpy as np
 
 from errors import ProjectError
 from run_folder import check_can_write, write_atomic
-from training_report import Split, cross_entropy, evaluation_markdown, probabilities, score, write_split_evaluation
+from training_report import (
+    Split,
+    class_key,
+    cross_entropy,
+    evaluation_markdown,
+    probabilities,
+    score,
+    write_split_evaluation,
+)
 
 from .inputs import Reviews
 
-PREDICTION_HEADERS = ("review\tlabel\tprobability", "index\tprediction")  # the first line of what predict writes
+PREDICTION_HEADERS = ("review\tlabel\tprobability", "index\tprediction")  # how the first line of what predict writes starts
 EVALUATION_FILES = ("{}_evaluation.md", "{}_results.json", "{}_confusion_matrix.png", "{}_misclassified.tsv")
 
 
@@ -23,7 +31,7 @@ def evaluation_files(predictions: Path) -> list[Path]:
 
 def written_by_predict(path: Path) -> bool:
     with open(path, "rb") as f:
-        return f.readline().decode("utf-8", "replace").rstrip("\r\n") in PREDICTION_HEADERS
+        return f.readline().decode("utf-8", "replace").rstrip("\r\n").startswith(PREDICTION_HEADERS)
 
 
 def check_targets(predictions: Path, source: str, labelled: bool) -> None:
@@ -47,20 +55,22 @@ def check_targets(predictions: Path, source: str, labelled: bool) -> None:
 
 
 def predictions_tsv(reviews: Reviews, logits: np.ndarray, label_names: list[str]) -> str:
-    """`review<TAB>label<TAB>probability` (of the predicted label) per review, in input order; for GLUE's unlabelled
-    test file, GLUE's submission layout `index<TAB>prediction` (the label's id)."""
+    """`review<TAB>label<TAB>probability` (of the predicted label), then the probability of each class (`p_<label>`),
+    per review, in input order; for GLUE's unlabelled test file, GLUE's submission layout `index<TAB>prediction` (the
+    label's id)."""
     predicted = logits.argmax(-1)
     if reviews.glue_test:
         lines = ["index\tprediction"] + [f"{index}\t{label}" for index, label in zip(reviews.indices, predicted)]
     else:
-        confidence = probabilities(logits).max(-1)
-        lines = ["review\tlabel\tprobability"] + [
-            f"{review}\t{label_names[label]}\t{p:.4f}" for review, label, p in zip(reviews.texts, predicted, confidence)
+        each = probabilities(logits)
+        lines = ["\t".join([PREDICTION_HEADERS[0], *(f"p_{class_key(name)}" for name in label_names)])] + [
+            "\t".join([review, label_names[label], f"{p[label]:.4f}", *(f"{q:.4f}" for q in p)])
+            for review, label, p in zip(reviews.texts, predicted, each)
         ]
     return "\n".join(lines) + "\n"
 
 
-def gold_ids(reviews: Reviews, label_names: list[str]) -> np.ndarray:
+def gold_ids(reviews: Reviews, label_names: list[str]) -> np.ndarray:  # names: read_rows(label_names=...) made them so
     return np.array([label_names.index(label) for label in reviews.labels])
 
 

@@ -16,16 +16,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
+from transformers import AutoConfig, HfArgumentParser
 
 from errors import ProjectError, exit_in_one_line, one_line_errors
+from modeling import label_names
 from run_folder import write_atomic
 from training_report import Split, evaluation_markdown
 
 from .backends import Classifier
 from .inputs import read_input
 from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
-from .runs import BACKENDS
+from .runs import BACKENDS, check_finished_run
 
 PROG = "python -m inference.predict"
 
@@ -81,6 +82,9 @@ def main(argv=None) -> None:
     reviews = read_input(args.input, args.text_column, args.label_column)
     if not to_stdout:
         check_targets(Path(args.predictions), args.input, labelled=reviews.labels is not None)
+    if reviews.labels is not None:  # the labels, once the run's are known (its config.json): its names, or their ids
+        names = label_names(AutoConfig.from_pretrained(check_finished_run(Path(args.output_dir))))
+        reviews = read_input(args.input, args.text_column, args.label_column, names, reviews.data)
     classifier = Classifier(Path(args.output_dir), args.backend)
 
     ###############
@@ -88,9 +92,10 @@ def main(argv=None) -> None:
     ###############
     start = time.perf_counter()
     logits, truncated = classifier.logits(reviews.texts, args.batch_size)
-    print(f"{len(reviews.texts)} reviews from {reviews.where}, {args.backend}, batches of {args.batch_size}: "
+    reviews_read = f"{len(reviews.texts)} review{'s' * (len(reviews.texts) != 1)}"
+    print(f"{reviews_read} from {reviews.where}, {args.backend}, batches of {args.batch_size}: "
           f"{time.perf_counter() - start:.1f} s", file=log)  # fmt: skip
-    print(f"{truncated} of {len(reviews.texts)} reviews longer than {classifier.max_length} tokens were cut to "
+    print(f"{truncated.sum()} of {reviews_read} longer than {classifier.max_length} tokens were cut to "
           f"{classifier.max_length}, as in training", file=log)  # fmt: skip
     tsv = predictions_tsv(reviews, logits, classifier.label_names)
 

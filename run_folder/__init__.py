@@ -15,7 +15,7 @@ from .files import (
     write_atomic,
     written_by_the_suite,
 )
-from .folder import check_rerun, holds_nothing_to_keep, prepare_output_dir
+from .folder import check_rerun, claim_output_dir, holds_nothing_to_keep, prepare_output_dir
 from .settings import RESULT_DEFINING, read_settings, run_settings
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "atomic_path",
     "check_can_write",
     "check_rerun",
+    "claim_output_dir",
     "combined",
     "holds_nothing_to_keep",
     "is_complete_checkpoint",

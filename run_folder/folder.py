@@ -1,10 +1,10 @@
 """Whether a run may use its output folder: start afresh, resume its own unfinished run, or stop with one line,
-all before any data or model loads."""
+all before any data or model loads; and the folder made and the run's settings recorded once they have loaded."""
 
 import json
 import logging
-import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from errors import ProjectError
@@ -17,9 +17,10 @@ logger = logging.getLogger(__name__)
 WAYS_OUT = "pass --overwrite_output_dir to start over (make: ARGS=--overwrite_output_dir), or choose another --output_dir"
 
 
-def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -> str | None:
-    """The checkpoint this run resumes from, or None to start from scratch. The main process also clears the
-    folder (with --overwrite_output_dir) and records the run's settings; the others only read what it left."""
+def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -> tuple[str | None, dict]:
+    """Whether this run may use its output folder, decided before anything loads and without writing anything: the
+    checkpoint it resumes from (None: from scratch), or one line refusing it; and its settings (the model's source and
+    the data folder checked there), which `claim_output_dir` records once the data and the model have loaded."""
     output_dir = Path(args.output_dir)
     check_writable(output_dir)
     settings = run_settings(model_args, data_args, args)
@@ -38,11 +39,9 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
                                f"them: choose an empty --output_dir, or the checkpoint's own run folder {resumed_run}")  # fmt: skip
         checkpoint = args.resume_from_checkpoint
     elif args.overwrite_output_dir:
-        if main_process:
-            clear_outputs(output_dir)
         checkpoint = None
     elif holds_nothing_to_keep(output_dir):
-        if main_process and (output_dir / SETTINGS_FILE).exists():  # stopped before its first checkpoint, or refused
+        if main_process and (output_dir / SETTINGS_FILE).exists():  # stopped before its first checkpoint
             logger.info("%s holds only the settings of a run that kept nothing: this run replaces them", output_dir)
         checkpoint = None
     elif (output_dir / FINISHED_MARKER).exists():
@@ -51,24 +50,38 @@ def prepare_output_dir(model_args, data_args, args, main_process: bool = True) -
         check_same_settings(output_dir, settings, f"--output_dir {output_dir}")
         checkpoint = last_complete_checkpoint(output_dir)  # None: stopped before its first checkpoint, start again
         logger.info("Resuming the unfinished run from %s", checkpoint or "its start (no complete checkpoint yet)")
-    if main_process:
-        write_atomic(output_dir / SETTINGS_FILE, json.dumps(settings, indent=2, sort_keys=True))
-    return str(checkpoint) if checkpoint else None
+    return (str(checkpoint) if checkpoint else None), settings
+
+
+def claim_output_dir(settings: dict, args, main_process: bool = True) -> None:
+    """The output folder made (with --overwrite_output_dir, cleared of an older run's files) and the run's settings
+    recorded in it, by the main process; once the run's data and model have loaded, so that a refused run leaves
+    nothing behind."""
+    if not main_process:
+        return
+    output_dir = Path(args.output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ProjectError(f"--output_dir {output_dir}: cannot write there ({err.strerror}); choose a writable folder") from None
+    if args.overwrite_output_dir and not args.resume_from_checkpoint:
+        clear_outputs(output_dir)
+    write_atomic(output_dir / SETTINGS_FILE, json.dumps(settings, indent=2, sort_keys=True))
 
 
 def holds_nothing_to_keep(folder: Path) -> bool:
-    """Empty, or only the settings of a run refused before it wrote anything else (a bad TSV): nothing to resume."""
-    return {path.name for path in folder.iterdir()} <= {SETTINGS_FILE}
+    """Absent, empty, or only the settings of a run stopped before it wrote anything else: nothing to resume."""
+    return not folder.is_dir() or {path.name for path in folder.iterdir()} <= {SETTINGS_FILE}
 
 
 def check_writable(output_dir: Path) -> None:
+    """That the output folder can be made and written, checked without making it (a folder is made and removed in the
+    nearest folder that exists)."""
     if output_dir.exists() and not output_dir.is_dir():
         raise ProjectError(f"--output_dir {output_dir}: is a file, not a folder; choose another --output_dir")
-    probe = output_dir / f".write-test.{os.getpid()}"
+    existing = next(folder for folder in [output_dir, *output_dir.parents] if folder.exists())
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        probe.touch()
-        probe.unlink()
+        tempfile.TemporaryDirectory(dir=existing).cleanup()
     except OSError as err:
         raise ProjectError(f"--output_dir {output_dir}: cannot write there ({err.strerror}); choose a writable folder") from None
 

@@ -10,7 +10,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from sst_data import data_fingerprint
+from modeling import check_model_source
+from sst_data import source_fingerprint
 
 from .files import MODEL_FOLDER_PATTERNS
 
@@ -21,7 +22,7 @@ from .files import MODEL_FOLDER_PATTERNS
 RESULT_DEFINING = {
     # model and data (the model's and data's identity are their files' sha256, below)
     "last_layer_cls_only", "dropout", "freeze_word_embeddings", "sample_fraction", "sample_seed", "validation_fraction",
-    "split_seed", "max_length", "validation_split", "text_column", "label_column", "padding",
+    "split_seed", "max_length", "validation_split", "text_column", "label_column", "padding", "ordinal_labels",
     # the optimisation
     "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "max_steps", "learning_rate",
     "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "optim", "optim_args", "optim_target_modules",
@@ -52,7 +53,7 @@ IDENTITIES = {"model", "model_sha256", "data_sha256", "world_size", "teacher_sha
 # Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
 # a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
 ADDED_SETTINGS = {"last_layer_cls_only": False, "dropout": None, "freeze_word_embeddings": False, "fill_last_batch": False,
-                  "cuda_graph_step": False}
+                  "cuda_graph_step": False, "ordinal_labels": False, "label_names": None}
 
 
 def read_settings(path: Path) -> dict:
@@ -75,7 +76,10 @@ def file_sha256(paths) -> str:
 
 def model_identity(name: str) -> dict:
     """A local folder: the sha256 of its config, weights and tokenizer (the path may change, they may not). A Hub id:
-    the id (the files are not on disk until the model loads, after this check)."""
+    the id (the files are not on disk until the model loads, after this check). A model that cannot load (a missing
+    folder, no safetensors or tokenizer, a Hub id neither cached nor reachable) is refused here, in one line: runs,
+    seed studies and searches all compute their settings before they write anything."""
+    check_model_source(name)
     folder = Path(name)
     if not folder.is_dir():
         return {"model": name}
@@ -87,7 +91,7 @@ def run_settings(model_args, data_args, training_args) -> dict:
     """Every result-defining setting of this run, JSON-serializable, keyed by argument name."""
     arguments = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     settings = {key: value for key, value in arguments.items() if key in RESULT_DEFINING}
-    return model_identity(model_args.model_name_or_path) | {"data_sha256": data_fingerprint(data_args.data_dir)} | settings | {
+    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)} | settings | {
         "world_size": training_args.world_size
     } | distillation_sources(training_args)
 

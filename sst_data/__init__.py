@@ -1,20 +1,24 @@
-"""SST-2 data: TSV files validated into Arrow, the notebook's sample and split, tokenization; and the official
-SST release (PTB trees) converted into those TSV files (`python -m sst_data`)."""
+"""Labelled text for a run: a data folder, files in any of five formats or a `datasets` dataset, every row checked into
+Arrow, the label set taken, the notebook's sample and split, tokenization; and the official SST release (PTB trees)
+converted into the notebook's TSV files, SST-2 or SST-5 (`python -m sst_data`)."""
 
-from .builder import data_fingerprint, train_rows, unlabelled_test
-from .prepare import dev_split, load_sst2, longest_first, notebook_sample, notebook_split, tokenize_reviews
-from .schema import LABEL_NAMES, SSTDataError
+from importlib import import_module
 
-__all__ = [
-    "LABEL_NAMES",
-    "SSTDataError",
-    "data_fingerprint",
-    "dev_split",
-    "load_sst2",
-    "longest_first",
-    "notebook_sample",
-    "notebook_split",
-    "tokenize_reviews",
-    "train_rows",
-    "unlabelled_test",
-]
+# Each name's module, imported on first use (PEP 562): the data flags (`arguments`) are parsed and checked before
+# `datasets` and `pyarrow` load.
+EXPORTS = {
+    "DataSource": "arguments", "SOURCES": "arguments", "SOURCE_FLAGS": "arguments", "without_source": "arguments",
+    "is_notebook_train": "builder", "read_rows": "builder", "train_rows": "builder", "unlabelled_test": "builder",
+    "Data": "labels",
+    "dev_split": "prepare", "load_data": "prepare", "longest_first": "prepare", "notebook_sample": "prepare",
+    "notebook_split": "prepare", "tokenize_reviews": "prepare",
+    "LABEL_NAMES": "schema", "SST5_LABEL_NAMES": "schema", "SSTDataError": "schema",
+    "describe": "sources", "source_fingerprint": "sources",
+}  # fmt: skip
+__all__ = list(EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{EXPORTS[name]}"), name)

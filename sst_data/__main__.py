@@ -4,6 +4,7 @@
     python -m sst_data --source trainDevTestTrees_PTB.zip --output_dir data/sst2
     python -m sst_data --source path/to/trees --output_dir data/sst2 --encoding utf-8
     python -m sst_data --source trainDevTestTrees_PTB.zip --output_dir data/sst2-phrases --phrases
+    python -m sst_data --labels 5 --output_dir data/sst5                   # SST-5: the trees' five classes
 """
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 from errors import ProjectError, exit_in_one_line
 
 from .download import STANFORD_SHA256, STANFORD_URL, download_verified
-from .schema import SPLIT_FILES
+from .schema import LABEL_NAMES, SPLIT_FILES, SST5_LABEL_NAMES
 from .trees import NOTEBOOK_ENCODING, convert_release
 
 
@@ -41,6 +42,14 @@ def main(argv=None) -> None:
         help="train.tsv gets every labelled phrase of the training trees (each subtree, root first), each text once; "
         "texts with both polarities and neutral phrases are dropped. dev.tsv and test.tsv stay sentences.",
     )
+    parser.add_argument(
+        "--labels",
+        type=int,
+        choices=[2, 5],
+        default=2,
+        help="2 (default): SST-2, the notebook's negative/positive, neutral trees dropped. 5: SST-5, every tree with its "
+        "own label: very negative, negative, neutral, positive, very positive.",
+    )
     parser.add_argument("--sha256", default=STANFORD_SHA256, help="Checksum a downloaded --source must have.")
     parser.add_argument(
         "--download_dir", type=Path, default=Path("data"), help="Where a downloaded --source is kept (default: data)."
@@ -56,10 +65,11 @@ def main(argv=None) -> None:
     source = args.source
     if re.match(r"(https?|file)://", source):
         source = download_verified(source, args.sha256, args.download_dir / Path(source).name)
-    conversions = convert_release(Path(source), args.output_dir, args.encoding, args.phrases)
+    conversions = convert_release(Path(source), args.output_dir, args.encoding, args.phrases, args.labels)
     for split, conversion in conversions.items():
         labels = [label for _, label in conversion.rows]
-        polarity = f"{labels.count('positive')} positive, {labels.count('negative')} negative"
+        names = SST5_LABEL_NAMES if args.labels == 5 else LABEL_NAMES[::-1]
+        polarity = ", ".join(f"{labels.count(name)} {name}" for name in names)
         if conversion.phrases:
             summary = (
                 f"{len(labels)} phrases ({polarity}; {conversion.duplicates} duplicates merged, {conversion.conflicts} "
@@ -67,7 +77,8 @@ def main(argv=None) -> None:
                 f"{conversion.neutral} neutral phrases dropped)"
             )
         else:
-            summary = f"{len(labels)} reviews ({polarity}; {conversion.neutral} neutral trees dropped)"
+            dropped = f"; {conversion.neutral} neutral trees dropped" if args.labels == 2 else ""
+            summary = f"{len(labels)} reviews ({polarity}{dropped})"
         print(f"{args.output_dir / SPLIT_FILES[split]}: {summary}")
 
 

@@ -1,7 +1,9 @@
-"""A `datasets` builder for SST-2 TSV files (`review<TAB>label`), validating every row.
+"""A `datasets` builder for TSV files with a header line (the notebook's `review<TAB>label`, GLUE's
+`sentence<TAB>label`, or any other), validating every row.
 
-datasets >= 4 no longer runs loading scripts, so the builder is a plain class that
-`load_sst2` instantiates directly; its Arrow cache lives under `cache_dir`.
+datasets >= 4 no longer runs loading scripts, so the builder is a plain class that `sst_data.sources`
+instantiates directly, one per file; its Arrow cache lives under `cache_dir`. Labels are read as the text they
+are: which labels a run has, and their ids, is `sst_data.labels`' job, for every format alike.
 """
 
 import codecs
@@ -13,40 +15,35 @@ from pathlib import Path
 import datasets
 from datasets.builder import Key
 
-from .schema import CONVERSION_FILE, HEADER, LABEL_IDS, LABEL_NAMES, NOTEBOOK_TRAIN_SHA256, SPLIT_FILES, SSTDataError
+from .schema import CONVERSION_FILE, HEADER, NOTEBOOK_TRAIN_SHA256, SPLIT_FILES, SSTDataError
 
 
 @dataclass
-class SST2Config(datasets.BuilderConfig):
-    """`data_dir` is the folder holding `train.tsv` (and optionally `dev.tsv`, `test.tsv`); the header names
-    the columns, `text_column` and `label_column` say which of them hold the review and its label."""
+class TsvConfig(datasets.BuilderConfig):
+    """`path` is the file; `text_column` and `label_column` name the columns read (the header names them all); with
+    `label_optional`, a file without `label_column` (GLUE's unlabelled test.tsv) gives labels None."""
 
+    path: str = ""
     text_column: str = HEADER[0]
     label_column: str = HEADER[1]
+    label_optional: bool = False
 
 
-class SST2(datasets.GeneratorBasedBuilder):
-    BUILDER_CONFIG_CLASS = SST2Config
+class TsvFile(datasets.GeneratorBasedBuilder):
+    BUILDER_CONFIG_CLASS = TsvConfig
 
     def _info(self):
         return datasets.DatasetInfo(
-            description="Sentence-level SST-2 in the reference notebook's TSV layout.",
-            features=datasets.Features(
-                {"review": datasets.Value("string"), "label": datasets.ClassLabel(names=LABEL_NAMES)}
-            ),
+            description="A TSV file with a header line, every row checked.",
+            features=datasets.Features({"review": datasets.Value("string"), "label": datasets.Value("string")}),
         )
 
     def _split_generators(self, dl_manager):
-        data_dir = Path(self.config.data_dir)
-        unlabelled = unlabelled_test(data_dir, self.config.label_column)  # predicted after training, not scored
-        return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"path": data_dir / name})
-            for split, name in SPLIT_FILES.items()
-            if (data_dir / name).exists() and (data_dir / name) != unlabelled
-        ]
+        return [datasets.SplitGenerator(name="data", gen_kwargs={"path": Path(self.config.path)})]
 
     def _generate_examples(self, path):
-        rows = read_rows(path, self.config.text_column, self.config.label_column)
+        rows = read_rows(path, self.config.text_column, self.config.label_column,
+                         label_optional=self.config.label_optional)  # fmt: skip
         for line_number, (review, label) in enumerate(rows, start=2):
             yield Key(0, line_number), {"review": review, "label": label}
 
@@ -56,16 +53,18 @@ def read_rows(
     text_column: str = HEADER[0],
     label_column: str = HEADER[1],
     *,
+    label_names: list[str] | None = None,
     label_optional: bool = False,
     index_column: str | None = None,
     columns: tuple[str, ...] | None = None,
     data: bytes | None = None,
 ):
-    """Yield (review, label name) for every data row of `path`, or raise `SSTDataError` at the first bad one.
+    """Yield (review, label) for every data row of `path`, or raise `SSTDataError` at the first bad one.
 
     Reads bytes and splits on LF itself (not `csv`/pandas) so that reviews such as `null`,
     `nan` or ones holding quote characters stay text, and so that each error names its line.
-    Labels are names (negative/positive) or GLUE's ids (0/1), one style per file; text is kept as is.
+    Labels are the file's text, unless `label_names` is given (prediction with a run): then each label is one of
+    those names or its id (0, 1, ...), one style per file, and comes out as the name. Text is kept as is.
 
     For prediction: with `label_optional`, a header without `label_column` gives the label None; with
     `index_column`, rows are (review, label, index), the index None where the header lacks that column;
@@ -84,7 +83,8 @@ def read_rows(
     if lines[-1] == b"":
         lines.pop()  # the newline that ends the last row
     header, first_row = columns, 0 if columns else 1  # without `columns`, line 1 names them
-    label_style = None  # the labels the first row used: LABEL_NAMES or LABEL_IDS
+    ids = [str(i) for i in range(len(label_names or ()))]
+    label_style = None  # the labels the first row used: label_names or their ids
     for index, raw in enumerate(lines):
         line_number = index + 1
         raw = raw.removesuffix(b"\r")
@@ -122,15 +122,20 @@ def read_rows(
             continue
         label_index = header.index(label_column)
         label = fields[label_index]
-        if label_style is None and label in LABEL_NAMES + LABEL_IDS:
-            label_style = LABEL_NAMES if label in LABEL_NAMES else LABEL_IDS
-        if label not in (label_style or LABEL_NAMES):
+        if label_names is None:
+            if not label.strip():
+                raise SSTDataError(f"{where}:{line_number}: label is empty; fill it in or remove the row")
+            yield review, label, *index_field
+            continue
+        if label_style is None and label in label_names + ids:
+            label_style = label_names if label in label_names else ids
+        if label not in (label_style or label_names):
             raise SSTDataError(
-                f"{where}:{line_number}: label {label!r} is not one of {', '.join(label_style or LABEL_NAMES)}"
-                f"{'' if label_style else ' (or 0, 1)'}; "
+                f"{where}:{line_number}: label {label!r} is not one of {', '.join(label_style or label_names)}"
+                f"{'' if label_style else ' (or ' + ', '.join(ids) + ')'}; "
                 f"the file's labels are {labels_found(lines[first_row:], label_index)}; fix the label"
             )
-        yield review, LABEL_NAMES[label_style.index(label)], *index_field
+        yield review, label_names[label_style.index(label)], *index_field
     if len(lines) == first_row:
         raise SSTDataError(f"{where}: has a header but no rows; add one {expected_header} row per review")
 
@@ -142,18 +147,25 @@ def labels_found(lines: list[bytes], label_index: int, shown: int = 8) -> str:
         fields = raw.removesuffix(b"\r").decode("utf-8", "replace").split("\t")
         if len(fields) > label_index:
             values.add(fields[label_index])
-    found = sorted(values)
+    return shown_values(values, shown)
+
+
+def shown_values(values, shown: int = 8) -> str:
+    found = sorted(values, key=str)
     more = f" and {len(found) - shown} more" if len(found) > shown else ""
     return ", ".join(map(repr, found[:shown])) + more
+
+
+def has_column(path: Path, column: str) -> bool:
+    """Whether the header line of the TSV file `path` names `column`."""
+    header = read_split_file(path).split(b"\n", 1)[0].removeprefix(codecs.BOM_UTF8).removesuffix(b"\r")
+    return column.encode() in header.split(b"\t")
 
 
 def unlabelled_test(data_dir: Path, label_column: str = HEADER[1]) -> Path | None:
     """GLUE's test.tsv (`index<TAB>sentence`, no labels) in `data_dir`: not a split to score, but one to predict."""
     path = Path(data_dir) / SPLIT_FILES["test"]
-    if not path.is_file():
-        return None
-    header = read_split_file(path).split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").removesuffix(b"\r")
-    return None if label_column.encode() in header.split(b"\t") else path
+    return path if path.is_file() and not has_column(path, label_column) else None
 
 
 def read_split_file(path: Path) -> bytes:
@@ -168,13 +180,17 @@ def read_split_file(path: Path) -> bytes:
         raise SSTDataError(f"{path}: cannot be read ({err.strerror}); make it readable, or pass another --data_dir") from None
 
 
-def data_fingerprint(data_dir: str | Path) -> str:
-    """sha256 of the split files' names and bytes: what the data is, wherever its folder lives."""
-    data_dir = Path(data_dir)
+def check_data_dir(data_dir: Path) -> None:
     if not data_dir.is_dir():
         raise SSTDataError(f"{data_dir}: data folder not found; pass --data_dir with a folder holding train.tsv")
     if not (data_dir / SPLIT_FILES["train"]).exists():
         raise SSTDataError(f"{data_dir}: holds no train.tsv; pass --data_dir with a folder holding train.tsv")
+
+
+def folder_fingerprint(data_dir: str | Path) -> str:
+    """sha256 of the split files' names and bytes: what the data is, wherever its folder lives."""
+    data_dir = Path(data_dir)
+    check_data_dir(data_dir)
     digest = hashlib.sha256()
     for name in SPLIT_FILES.values():
         if (data_dir / name).exists():
@@ -182,17 +198,29 @@ def data_fingerprint(data_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def train_rows(data_dir: str | Path) -> str | None:
-    """What a row of the folder's train.tsv is: "sentences" (the notebook's own file, or a conversion of the trees),
-    "phrases" (`python -m sst_data --phrases`), or None when nothing says."""
-    data_dir = Path(data_dir)
-    if (data_dir / CONVERSION_FILE).is_file():
-        return json.loads((data_dir / CONVERSION_FILE).read_text(encoding="utf-8")).get("train")
-    train = read_split_file(data_dir / SPLIT_FILES["train"])
-    return "sentences" if hashlib.sha256(train).hexdigest() == NOTEBOOK_TRAIN_SHA256 else None
+def conversion_record(data_dir: str | Path) -> dict:
+    """What `python -m sst_data` wrote of a folder it made (conversion.json), or {}."""
+    path = Path(data_dir) / CONVERSION_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def cache_fingerprint(data_dir: Path, *columns: str) -> str:
-    """The data, the columns read and this reader's code: editing any of them gives a new Arrow cache, never a stale one."""
-    key = data_fingerprint(data_dir) + "\t".join(columns) + Path(__file__).read_text(encoding="utf-8")
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+def train_rows(train_file: str | Path) -> str | None:
+    """What a row of a train.tsv is: "sentences" (the notebook's own file, or a conversion of the trees), "phrases"
+    (`python -m sst_data --phrases`), or None when nothing says."""
+    train_file = Path(train_file)
+    if train_file.name == SPLIT_FILES["train"] and (rows := conversion_record(train_file.parent).get("train")):
+        return rows
+    return "sentences" if is_notebook_train(train_file) else None
+
+
+def is_notebook_train(train_file: str | Path) -> bool:
+    """Whether `train_file` is the reference notebook's own train.tsv, byte for byte."""
+    path = Path(train_file)
+    return path.is_file() and path.stat().st_size < 2**24 and hashlib.sha256(path.read_bytes()).hexdigest() == NOTEBOOK_TRAIN_SHA256
+
+
+def tsv_cache_fingerprint(path: Path, *columns) -> str:
+    """The file's bytes, the columns read and this reader's code: editing any of them gives a new Arrow cache, never a
+    stale one."""
+    key = hashlib.sha256(read_split_file(path)).hexdigest() + "\t".join(map(str, columns))
+    return hashlib.sha256((key + Path(__file__).read_text(encoding="utf-8")).encode()).hexdigest()[:16]

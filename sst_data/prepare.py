@@ -1,4 +1,4 @@
-"""From a data folder to the notebook's tokenized train / validation split."""
+"""From a data source to the notebook's tokenized train / validation split."""
 
 import math
 from pathlib import Path
@@ -8,34 +8,14 @@ import numpy as np
 
 from errors import ProjectError
 
-from .builder import SST2, cache_fingerprint
-from .schema import HEADER, SSTDataError
+from .labels import Data, check_and_encode
+from .sources import DataSource, read_source
 
 
-def load_sst2(
-    data_dir: str | Path,
-    cache_dir: str | Path | None = None,
-    text_column: str = HEADER[0],
-    label_column: str = HEADER[1],
-) -> datasets.DatasetDict:
-    """Read `train.tsv` (and `dev.tsv` / `test.tsv` when present) into a cached Arrow `DatasetDict` with the
-    columns `review` and `label` (negative/positive), whatever the files call them."""
-    data_dir = Path(data_dir)
-    builder = SST2(
-        data_dir=str(data_dir.resolve()),
-        text_column=text_column,
-        label_column=label_column,
-        cache_dir=cache_dir,
-        hash=cache_fingerprint(data_dir, text_column, label_column),
-    )
-    try:
-        builder.download_and_prepare()
-    except datasets.exceptions.DatasetGenerationError as err:
-        # datasets wraps errors raised while generating; ours already say file, line and fix.
-        if isinstance(err.__cause__, SSTDataError):
-            raise err.__cause__ from None
-        raise
-    return builder.as_dataset()
+def load_data(source: DataSource, cache_dir: str | Path | None = None) -> Data:
+    """The source's splits read into Arrow (cached: a second load reads the cache), every row checked, the labels as
+    ids of the label set (`sst_data.labels`)."""
+    return check_and_encode(read_source(source, cache_dir), source)
 
 
 def notebook_sample(train: datasets.Dataset, fraction: float, seed: int) -> datasets.Dataset:
@@ -60,10 +40,11 @@ def notebook_split(sample: datasets.Dataset, validation_fraction: float, seed: i
     return datasets.DatasetDict(train=split["train"], validation=split["test"])
 
 
-def dev_split(sample: datasets.Dataset, dev: datasets.Dataset) -> datasets.DatasetDict:
-    """Train on the whole sample, validate on the official dev split (`--validation_split dev`)."""
-    check_split_sizes(len(sample), len(dev), "--validation_split dev: the sample and dev.tsv give",
-                      "raise --sample_fraction, or give dev.tsv at least 2 reviews")  # fmt: skip
+def dev_split(sample: datasets.Dataset, dev: datasets.Dataset, what: str = "--validation_split dev: the sample and dev.tsv",
+              name: str = "dev.tsv") -> datasets.DatasetDict:  # fmt: skip
+    """Train on the whole sample, validate on the official dev split (`--validation_split dev`), or on the source's
+    own validation split (`what` and `name` say which, in a refusal)."""
+    check_split_sizes(len(sample), len(dev), f"{what} give", f"raise --sample_fraction, or give {name} at least 2 reviews")
     return datasets.DatasetDict(train=sample, validation=dev)
 
 

@@ -1,4 +1,5 @@
-"""The official SST release (PTB trees, one per line) → the notebook's `review<TAB>label` TSV files.
+"""The official SST release (PTB trees, one per line) → the notebook's `review<TAB>label` TSV files: SST-2 (the
+notebook's), or with `labels=5` SST-5, the five classes of the trees themselves.
 
 The recipe that made the notebook's `train.tsv` (see shared/data/README.md): the root label is the
 sentence label (0–1 negative, 3–4 positive, 2 neutral: dropped); the sentence is the leaves joined by
@@ -8,7 +9,9 @@ UTF-8 accents into mojibake (`andrã©`); that is the default so that the files 
 With `phrases`, a tree file gives every labelled phrase instead (torchtext's `SST(train_subtrees=True)`, the
 kind of data GLUE's SST-2 train is): each subtree's words joined and lowercased like a sentence's, labelled
 by the number after its '(' (0–1 negative, 3–4 positive, 2 neutral: dropped and counted, each occurrence).
-Rows come in order of first occurrence: tree-file order, and within a tree in pre-order (the root sentence
+With `labels=5` (SST-5), every tree (or subtree) keeps its own label, named very negative, negative, neutral, positive,
+very positive for 0..4: nothing is dropped, and a text seen with two labels is a conflict. Rows come in order of first
+occurrence: tree-file order, and within a tree in pre-order (the root sentence
 first, then each node before its children, left to right). A text seen again with the same polarity is a
 duplicate, written once (0 and 1, or 3 and 4, are the same polarity); a text seen with both polarities is a
 conflict: every occurrence of it is dropped and the text counted once. Neutral occurrences take no part in
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .schema import CONVERSION_FILE, HEADER, SPLIT_FILES, SSTDataError
+from .schema import CONVERSION_FILE, HEADER, LABEL_NAMES, SPLIT_FILES, SST5_LABEL_NAMES, SSTDataError
 
 NOTEBOOK_ENCODING = "cp1252"
 TREE_FILES = {split: f"{split}.txt" for split in SPLIT_FILES}
@@ -31,6 +34,7 @@ TREE_FILES = {split: f"{split}.txt" for split in SPLIT_FILES}
 # the notebook's parser did: a leaf "8\u00a01\\/2" (no-break space) gives the two words "8" and "1\\/2".
 TOKEN = re.compile(r"\(|\)|[^\s()]+")
 SENTIMENT = {0: "negative", 1: "negative", 3: "positive", 4: "positive"}  # 2 (neutral) is dropped
+CLASSES = {2: SENTIMENT, 5: dict(enumerate(SST5_LABEL_NAMES))}  # the trees' label → the row's, by the number of labels
 
 
 class Subtree(NamedTuple):
@@ -135,7 +139,8 @@ def merge_phrases(labelled: list[tuple[str, str]], neutral: int) -> Conversion:
     )
 
 
-def convert_trees(data: bytes, where: str, encoding: str = NOTEBOOK_ENCODING, phrases: bool = False) -> Conversion:
+def convert_trees(data: bytes, where: str, encoding: str = NOTEBOOK_ENCODING, phrases: bool = False,
+                  labels: int = 2) -> Conversion:  # fmt: skip
     """Every line of a tree file → one (review, label) row, neutral trees dropped; `SSTDataError` at the first bad line.
 
     With `phrases`, every subtree of every line instead, merged as the module's docstring says."""
@@ -160,10 +165,10 @@ def convert_trees(data: bytes, where: str, encoding: str = NOTEBOOK_ENCODING, ph
         except ValueError as err:
             raise SSTDataError(f"{where}:{line_number}: not a PTB tree: {err}; fix or remove the line") from None
         for label, start, end in subtrees if phrases else subtrees[:1]:
-            if label == 2:
+            if label not in CLASSES[labels]:
                 neutral += 1
             else:
-                labelled.append((" ".join(words[start:end]).lower(), SENTIMENT[label]))
+                labelled.append((" ".join(words[start:end]).lower(), CLASSES[labels][label]))
     return merge_phrases(labelled, neutral) if phrases else Conversion(labelled, neutral)
 
 
@@ -202,21 +207,22 @@ def read_release(source: Path) -> dict[str, tuple[str, bytes]]:
 
 
 def convert_release(
-    source: Path, output_dir: Path, encoding: str = NOTEBOOK_ENCODING, phrases: bool = False
+    source: Path, output_dir: Path, encoding: str = NOTEBOOK_ENCODING, phrases: bool = False, labels: int = 2
 ) -> dict[str, Conversion]:
-    """Convert every split of the release; nothing is written unless every tree file converts.
-
-    With `phrases`, train.tsv holds every labelled phrase of the training trees; dev and test stay sentences."""
+    """Convert every split of the release (SST-2, or SST-5 with `labels=5`); nothing is written unless every tree file
+    converts. With `phrases`, train.tsv holds every labelled phrase of the training trees; dev and test stay sentences.
+    conversion.json beside them says what was made, the labels in id order among it."""
     release = read_release(source)
     conversions = {
-        split: convert_trees(data, where, encoding, phrases=phrases and split == "train")
+        split: convert_trees(data, where, encoding, phrases=phrases and split == "train", labels=labels)
         for split, (where, data) in release.items()
     }
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for split, conversion in conversions.items():
         (output_dir / SPLIT_FILES[split]).write_bytes(conversion.to_tsv())
-    record = {"source": Path(source).name, "encoding": encoding, "train": "phrases" if phrases else "sentences"}
+    record = {"source": Path(source).name, "encoding": encoding, "train": "phrases" if phrases else "sentences",
+              "labels": LABEL_NAMES if labels == 2 else SST5_LABEL_NAMES}  # fmt: skip
     (output_dir / CONVERSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return conversions
 

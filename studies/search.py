@@ -40,8 +40,9 @@ import optuna
 from optuna.trial import TrialState
 
 from errors import Interrupted, ProjectError, stop_on_signals
-from run_folder import FINISHED_MARKER, SETTINGS_FILE, check_rerun, read_settings, run_settings
+from run_folder import CARD_INPUTS, FINISHED_MARKER, SETTINGS_FILE, check_rerun, read_settings, run_settings
 from run_folder.settings import settings_differences
+from sst_data import describe
 from training import check_model_source, train
 from training.recipes import given_flags
 from training_report.model_card import base_model_card, base_model_id
@@ -52,7 +53,8 @@ from .seeds import parse_seeds, plan_study, run_study
 from .space import DEFAULT_SPACE, read_space, space_record, with_value
 
 logger = logging.getLogger(__name__)
-METRIC, DIRECTION = "eval_accuracy", "maximize"
+DIRECTION = "maximize"
+METRICS = ("accuracy", "macro_f1")  # what a trial scores on its validation split
 SAMPLERS = ("random", "tpe")
 HEARTBEAT_INTERVAL = 20  # seconds between a running trial's heartbeats in a database
 HEARTBEAT_GRACE = 120  # a database trial without a heartbeat for this long is failed (its worker is gone)
@@ -113,6 +115,11 @@ class SearchArguments:
         default=None,
         metadata={"help": "seeds.json of the recipe's own seed study (make seeds), drawn as a line on the curve."},
     )
+    metric: str = field(
+        default="accuracy",
+        metadata={"help": "What a trial is scored by on its validation split: 'accuracy', or 'macro_f1' (classes of "
+                  "unequal size).", "choices": METRICS},
+    )  # fmt: skip
 
 
 @dataclass
@@ -131,6 +138,7 @@ class Search:
     sampler_seed: int
     baseline: dict | None
     settings: dict  # run_folder.run_settings of the arguments: what the study is a search of
+    metric: str  # the validation metric a trial scores: eval_accuracy or eval_macro_f1
 
     @property
     def sampler_name(self) -> str:
@@ -161,7 +169,8 @@ def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str])
         raise ProjectError(f"--output_dir {output_dir}: is a file, not a folder; choose another --output_dir")
     check_model_source(arguments[0].model_name_or_path)
     settings = run_settings(*arguments)  # the model and data hashed
-    baseline = read_baseline(search_args.baseline, settings) if search_args.baseline else None
+    metric = f"eval_{search_args.metric}"
+    baseline = read_baseline(search_args.baseline, settings, metric) if search_args.baseline else None
     return Search(
         output_dir=output_dir,
         trials=search_args.trials,
@@ -175,6 +184,7 @@ def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str])
         sampler_seed=sampler_seed,
         baseline=baseline,
         settings=settings,
+        metric=metric,
     )
 
 
@@ -191,14 +201,14 @@ BASELINE_SETTINGS = (
 )
 
 
-def read_baseline(path: str, settings: dict) -> dict:
-    """The recipe's own seed study (its seeds.json): mean and std of its validation accuracy, checked to be of the
+def read_baseline(path: str, settings: dict, metric: str) -> dict:
+    """The recipe's own seed study (its seeds.json): mean and std of its validation `metric`, checked to be of the
     same model, data and sample as the search."""
     file = Path(path) / "seeds.json" if Path(path).is_dir() else Path(path)
     try:
         record = json.loads(file.read_text(encoding="utf-8"))
-        accuracy = record["metrics"]["eval_accuracy"]
-        mean, std, values = float(accuracy["mean"]), float(accuracy["std"]), accuracy["values"]
+        scores = record["metrics"][metric]
+        mean, std, values = float(scores["mean"]), float(scores["std"]), scores["values"]
         runs = list(record["runs"].values())
     except OSError as err:
         raise ProjectError(
@@ -332,7 +342,7 @@ def search_identity(search: Search) -> dict:
         "settings": settings,
         "sampler": search.sampler,
         "sampler_seed": search.sampler_seed,
-        "metric": METRIC,
+        "metric": search.metric,
     }
 
 
@@ -540,10 +550,10 @@ def run_trial(study: optuna.Study, search: Search, trial: optuna.Trial) -> float
             arguments = trial_arguments(search.arguments, params, folder)
             if (folder / FINISHED_MARKER).exists():  # a run that finished but was not told (its worker died)
                 check_rerun(folder, run_settings(*arguments))
-                value = json.loads((folder / FINISHED_MARKER).read_text(encoding="utf-8"))[METRIC]
+                value = json.loads((folder / FINISHED_MARKER).read_text(encoding="utf-8"))[search.metric]
                 logger.info("Trial %d: its run had finished; kept as it is", trial.number)
             else:
-                value = train(*arguments, validation_only=True).results["eval"][METRIC]
+                value = train(*arguments, validation_only=True).results["eval"][search.metric]
         except Interrupted as stop:
             fail(study, trial, f"stopped by {stop.signal}")
             stop.where += f" in trial {trial.number} ({folder})"
@@ -620,7 +630,7 @@ def work(study: optuna.Study, search: Search) -> list[int]:
         done.append(trial.number)
         complete = counts(study.get_trials(deepcopy=False))[TrialState.COMPLETE]
         logger.info(
-            "Trial %d: %s %.4f (%d of %d trials complete)", trial.number, METRIC, value, complete, search.trials
+            "Trial %d: %s %.4f (%d of %d trials complete)", trial.number, search.metric, value, complete, search.trials
         )
 
 
@@ -743,7 +753,10 @@ def write_report(study: optuna.Study, search: Search) -> tuple[dict, bool]:
                 "whose score was selected: the confirmed mean is biased up by it."
             )
         data_args = search.arguments[1]
-        selected_on = split_names(data_args.validation_fraction, data_args.validation_split)["eval"].title
+        source = describe(data_args)
+        cards = sorted(search.output_dir.glob(f"trial-*/{CARD_INPUTS}"))  # a trial's card names the split it scored
+        selected_on = json.loads(cards[0].read_text(encoding="utf-8"))["splits"][0]["title"] if cards else split_names(
+            data_args.validation_fraction, data_args.validation_split, source)["eval"].title  # fmt: skip
         hygiene = (
             "dev and test were never scored during the search: each trial evaluated its validation split only "
             "(train(validation_only=True)); the confirmation scores them."
@@ -758,7 +771,7 @@ def write_report(study: optuna.Study, search: Search) -> tuple[dict, bool]:
             search.output_dir,
             study=study,
             study_name=search.study_name,
-            metric=METRIC,
+            metric=search.metric,
             direction=DIRECTION,
             sampler=search.sampler_name,
             space=space_record(search.space),
@@ -770,6 +783,7 @@ def write_report(study: optuna.Study, search: Search) -> tuple[dict, bool]:
             hygiene=hygiene,
             model=base_model_id(name, base_model_card(name)) or Path(name).name,
             confirmation_notes=notes,
+            notebook=source["notebook"],
         )
         return record, True
 

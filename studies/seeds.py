@@ -16,6 +16,7 @@ from pathlib import Path
 
 from errors import Interrupted, ProjectError
 from run_folder import FINISHED_MARKER, check_rerun, read_settings, run_settings
+from sst_data import describe
 from training import train
 from training.arguments import SEED_RANGE
 from training.recipes import given_flags
@@ -169,7 +170,8 @@ def run_study(studies: dict[str, list[SeedRun]], output_dir: Path) -> dict[str, 
     records = {}
     for source, runs in studies.items():
         folder = runs[0].folder.parent
-        logger.info(write_summary(folder, {run.seed: run.folder for run in runs}, source, model))
+        notebook = describe(runs[0].arguments[1])["notebook"]
+        logger.info(write_summary(folder, {run.seed: run.folder for run in runs}, source, model, notebook))
         records[source] = json.loads((folder / "seeds.json").read_text(encoding="utf-8"))
     if each:
         write_variance(root, {source: record["metrics"] for source, record in records.items()})

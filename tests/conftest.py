@@ -14,6 +14,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup
 
+from sst_data import DataSource, load_data
 from training import Run, parse_args, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,11 +122,15 @@ def predict(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
     )
 
 
+# Runs that take the longest to train, once a session or module: the fine-tuned real MiniLM (a minute), and the whole
+# notebook recipe on the tiny model (304 steps and 5 evaluations, the longest of make test-fast before it was marked).
+SLOW_FIXTURES = {"minilm_run", "notebook_run"}
+
+
 def pytest_collection_modifyitems(items):
-    """A test that needs the fine-tuned real MiniLM (a minute of training, once a session) is slow: make test-fast
-    skips it."""
+    """A test that needs one of SLOW_FIXTURES is slow: make test-fast skips it."""
     for item in items:
-        if "minilm_run" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 
@@ -170,3 +175,8 @@ def minilm_run(tmp_path_factory, sst2_dir, minilm_dir) -> Path:
                "--sample_fraction", "0.3", "--max_length", "64", "--learning_rate", "1e-4", "--num_train_epochs", "1",
                "--save_strategy", "no", "--disable_tqdm", "true"])  # fmt: skip
     return output_dir
+
+
+def load_folder(data_dir, cache_dir=None, **flags) -> dict:
+    """A data folder's checked splits by role ("train", "dev", "test"), as a run reads them."""
+    return load_data(DataSource(data_dir=str(data_dir), **flags), cache_dir).splits

@@ -2,7 +2,9 @@
 model folders load safely (safetensors only, no code run unless asked)."""
 
 import json
+import os
 import subprocess
+import sys
 from dataclasses import fields
 
 import pytest
@@ -10,6 +12,7 @@ import torch
 from transformers import DistilBertTokenizer
 
 from errors import ProjectError
+from sst_data import LABEL_NAMES
 from training import DataArguments, ModelArguments, load_model_and_tokenizer, parse_args
 from training_report import push_run
 
@@ -156,7 +159,7 @@ def test_model_code_runs_only_with_trust_remote_code(run_error, tiny_model_dir, 
         "unless asked; pass --trust_remote_code if you trust that code"
     )
     assert not marker.exists()
-    model, _ = load_model_and_tokenizer(str(folder), trust_remote_code=True)
+    model, _ = load_model_and_tokenizer(str(folder), LABEL_NAMES, trust_remote_code=True)
     assert marker.exists() and type(model).__name__ == "CustomModel"  # the flag does run it
 
 
@@ -208,6 +211,7 @@ def test_a_tokenizer_that_maps_most_words_to_unk_is_refused_before_training(run_
     assert " of the tokens of 256 training reviews to [UNK]; pass a folder holding the model's own tokenizer" in message
 
 
+@pytest.mark.slow  # a whole push_to_hub.py start for one argument; tests/test_make.py checks the quoting without one
 def test_make_push_passes_a_hub_id_with_a_space_whole_to_be_refused_in_one_line(tmp_path):
     """The Makefile quotes HUB_MODEL_ID: "bad id" reaches the check as one id, not as an id and a stray argument."""
     result = subprocess.run(["make", "-s", "push", "HUB_MODEL_ID=bad id", "DRY_RUN=1", f"OUTPUT_DIR={tmp_path}"],
@@ -226,3 +230,24 @@ def test_make_says_a_missing_recipe_before_preparing_or_downloading_anything(tar
         "make: RECIPE=recipes/nope.yaml: recipe file not found; pass a YAML file such as recipes/notebook.yaml"
     )
     assert not (tmp_path / "out").exists() and not (ROOT / "no").exists()
+
+
+# What a command has not imported when it refuses an argument: transformers' model code, the data library, the plots
+# and the Trainer (counted rather than timed: a refusal took 6 to 20 s when it imported them, about 2.5 s of CPU now).
+HEAVY = ("transformers.modeling_utils", "transformers.trainer", "datasets", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus", "1"], "unrecognized arguments: --bogus 1; see --help (a value with spaces needs quotes)"),
+        (["--learning_rate", "0"], "--learning_rate 0.0: must be > 0"),
+    ],
+)
+def test_a_refused_argument_is_said_before_the_model_code_data_library_or_trainer_load(argv, message):
+    code = ("import sys, run_finetune\n"
+            f"try:\n    run_finetune.main({argv!r})\nexcept Exception as err:\n    print(err)\n"
+            f"print([name for name in {HEAVY!r} if name in sys.modules])")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert result.stdout.splitlines() == [message, "[]"], result.stdout + result.stderr[-3000:]

@@ -21,19 +21,19 @@ def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(
     report = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench", "--model", str(tiny_model_dir), "--data_dir",
-         str(sst2_dir), "--quick", "--device", "cpu", "--json", str(report),
+         str(sst2_dir), "--quick", "--device", "cpu", "--json", str(report), "--rounds", "2",
          "--contenders", "loop", "notebook", "fast-gpu", "fast"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
     assert result.returncode == 1, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1].startswith(
-        "python -m benchmarks.bench: error: 1 run(s) failed, the tables above hold the others: fast-gpu seed 42: run_finetune.py failed (exit 1): "
+        "python -m benchmarks.bench: error: 2 run(s) failed, the tables above hold the others: fast-gpu seed 42: run_finetune.py failed (exit 1): "
     ), result.stderr[-3000:]
     assert "GPU" in result.stderr.strip().splitlines()[-1]  # its own one-line reason, carried through
-    assert json.loads(report.read_text())["failures"] == [result.stderr.strip().splitlines()[-1].split("others: ")[1]]
+    assert "; ".join(json.loads(report.read_text())["failures"]) == result.stderr.strip().splitlines()[-1].split("others: ")[1]
     lines = result.stdout.splitlines()
-    assert "[bench] fast-gpu seed 42: failed: run_finetune.py failed (exit 1): " in result.stdout
-    shown = result.stdout.split("the last lines of ")[1].split("\n[bench] fast-gpu")[0].splitlines()  # its own output
+    assert "[bench] round 1 fast-gpu seed 42: failed: run_finetune.py failed (exit 1): " in result.stdout
+    shown = result.stdout.split("the last lines of ")[1].split("\n[bench] round 1 fast-gpu")[0].splitlines()  # its own output
     assert shown[0].endswith(".log:") and shown[-1].startswith("  run_finetune.py: error: --config ") and "--gpu_mode on: no CUDA GPU" in shown[-1]
     table = lines[lines.index(next(line for line in lines if line.startswith("| contender | train s/epoch"))) :][:5]
     assert [line.split(" | ")[0] for line in table[2:]] == ["| loop", "| notebook", "| fast"]
@@ -41,8 +41,10 @@ def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(
     assert "Per training step, whatever the batch (31 steps an epoch at batch 32): clip_grad_norm " in result.stdout
     document = json.loads(report.read_text())
     assert results.problems(document) == [] and document["kind"] == "training" and document["epochs"] == 1
-    assert [(c["name"], c["seed"], c["run"], c["status"]) for c in document["contenders"]] == [
-        ("loop", 42, 1, "ok"), ("notebook", 42, 2, "ok"), ("fast-gpu", 42, 3, "failed"), ("fast", 42, 4, "ok")]
+    assert document["rounds"] == 2
+    assert [(c["round"], c["name"], c["seed"], c["run"], c["status"]) for c in document["contenders"]] == [
+        (1, "loop", 42, 1, "ok"), (1, "notebook", 42, 2, "ok"), (1, "fast-gpu", 42, 3, "failed"), (1, "fast", 42, 4, "ok"),
+        (2, "notebook", 42, 5, "ok"), (2, "fast-gpu", 42, 6, "failed"), (2, "fast", 42, 7, "ok"), (2, "loop", 42, 8, "ok")]  # rotated
     for entry in (c for c in document["contenders"] if c["status"] == "ok"):  # each run as the schema names it
         assert len(entry["train_s"]) == 1 and entry["train_s"][0] == entry["epochs"][0]["training_time"] > 0
         assert entry["train_plus_validation_s"] == pytest.approx(entry["train_s"][0] + entry["validation_s"])
@@ -53,9 +55,12 @@ def test_bench_quick_prints_the_side_by_side_table_and_names_a_failed_contender(
     rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
     assert set(rows) == {"loop", "notebook", "fast"}
     assert all(row["train_s_per_epoch"] > 0 for row in rows.values())
-    for line in table[2:]:  # each ratio is that contender's training time over the loop's
+    runs = {(c["round"], c["name"]): c for c in document["contenders"] if c["status"] == "ok"}
+    for line in table[2:]:  # each ratio: the median, and range, of that contender's training time over the loop's
         name = line.split(" | ")[0].removeprefix("| ")
-        assert line.endswith(f"| {rows[name]['train_s_per_epoch'] / rows['loop']['train_s_per_epoch']:.2f}× |")
+        ratios = sorted(runs[n, name]["train_s_per_epoch_mean"] / runs[n, "loop"]["train_s_per_epoch_mean"] for n in (1, 2))
+        assert rows[name]["train_vs_loop"] == pytest.approx({"median": sum(ratios) / 2, "min": ratios[0], "max": ratios[1], "n": 2})
+        assert line.endswith(f"| {sum(ratios) / 2:.2f}× ({ratios[0]:.2f}–{ratios[1]:.2f}, 2 rounds) |")
     # 20% of train.tsv (1384 rows), 70/30: 968 training rows
     assert "968 training rows" in result.stdout
 

@@ -12,9 +12,9 @@ import pytest
 from datasets import ClassLabel, Value
 
 from errors import ProjectError
-from sst_data import SSTDataError, dev_split, load_sst2, notebook_sample, notebook_split
+from sst_data import SSTDataError, dev_split, notebook_sample, notebook_split
 
-from .conftest import run_finetune, write_tsv
+from .conftest import load_folder, run_finetune, write_tsv
 
 HEADER = b"review\tlabel\n"
 
@@ -22,7 +22,7 @@ HEADER = b"review\tlabel\n"
 def load_error(tmp_path, data: bytes) -> str:
     data_dir = write_tsv(tmp_path / "data", data)
     with pytest.raises(SSTDataError) as err:
-        load_sst2(data_dir, cache_dir=tmp_path / "cache")
+        load_folder(data_dir, cache_dir=tmp_path / "cache")
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith(str(data_dir / "train.tsv"))
@@ -30,18 +30,18 @@ def load_error(tmp_path, data: bytes) -> str:
 
 
 def test_real_files_load_into_arrow_with_typed_features(sst2_dir, tmp_path):
-    data = load_sst2(sst2_dir, cache_dir=tmp_path)
+    data = load_folder(sst2_dir, cache_dir=tmp_path)
     assert sorted(data) == ["dev", "train"]  # no test.tsv in the shared folder
     assert data["train"].features["review"] == Value("string")
     assert data["train"].features["label"] == ClassLabel(names=["negative", "positive"])
     names = data["train"].features["label"].int2str
     assert Counter(map(names, data["train"]["label"])) == {"positive": 3610, "negative": 3310}
     assert Counter(map(names, data["dev"]["label"])) == {"positive": 444, "negative": 428}
-    assert data["train"].cache_files[0]["filename"].startswith(str(tmp_path))
+    assert any(tmp_path.rglob("*.arrow"))  # read into the Arrow cache there
 
 
 def test_notebook_sample_is_pandas_sample_rows_and_order(sst2_dir, tmp_path):
-    train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
+    train = load_folder(sst2_dir, cache_dir=tmp_path)["train"]
     sample = notebook_sample(train, fraction=0.5, seed=42)
     notebook = pd.read_csv(sst2_dir / "train.tsv", sep="\t").sample(frac=0.5, random_state=42)
     assert len(sample) == 3460
@@ -52,7 +52,7 @@ def test_notebook_sample_is_pandas_sample_rows_and_order(sst2_dir, tmp_path):
 
 
 def test_notebook_split_is_70_30_seeded_and_disjoint(sst2_dir, tmp_path):
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     first, again, other = (notebook_split(sample, 0.3, seed) for seed in (42, 42, 7))
     assert (len(first["train"]), len(first["validation"])) == (2422, 1038)
     assert first["validation"]["review"] == again["validation"]["review"]
@@ -65,7 +65,7 @@ def test_notebook_split_is_70_30_seeded_and_disjoint(sst2_dir, tmp_path):
     [(0, 0.3, "0 train / 0 validation"), (3, 0.3, "2 train / 1 validation"), (4, 0.9, "0 train / 4 validation")],
 )
 def test_notebook_split_too_small_to_train_or_validate_names_the_sizes(sst2_dir, tmp_path, rows, fraction, sizes):
-    train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
+    train = load_folder(sst2_dir, cache_dir=tmp_path)["train"]
     with pytest.raises(ProjectError) as err:
         notebook_split(train.select(range(rows)), fraction, seed=42)
     assert str(err.value) == (
@@ -75,7 +75,7 @@ def test_notebook_split_too_small_to_train_or_validate_names_the_sizes(sst2_dir,
 
 
 def test_a_one_review_dev_split_is_too_small_to_validate_on(sst2_dir, tmp_path):
-    data = load_sst2(sst2_dir, cache_dir=tmp_path)
+    data = load_folder(sst2_dir, cache_dir=tmp_path)
     with pytest.raises(ProjectError) as err:
         dev_split(data["train"].select(range(10)), data["dev"].select(range(1)))
     assert str(err.value) == (
@@ -86,9 +86,9 @@ def test_a_one_review_dev_split_is_too_small_to_validate_on(sst2_dir, tmp_path):
 
 
 def test_dev_and_test_files_are_optional_splits(tmp_path):
-    data_dir = write_tsv(tmp_path / "data", HEADER + b"good\tpositive\n")
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"good\tpositive\nworse\tnegative\n")
     write_tsv(data_dir, HEADER + b"bad\tnegative\n", name="test.tsv")
-    data = load_sst2(data_dir, cache_dir=tmp_path / "cache")
+    data = load_folder(data_dir, cache_dir=tmp_path / "cache")
     assert sorted(data) == ["test", "train"]
     assert data["test"][0] == {"review": "bad", "label": 0}
 
@@ -105,8 +105,8 @@ def test_dev_and_test_files_are_optional_splits(tmp_path):
         (HEADER + b"ok\tpositive\nno label at all\n", r"train.tsv:3: 1 tab-separated fields, expected 2"),
         (HEADER + b"ok\tpositive\n\nok\tnegative\n", r"train.tsv:3: line is blank; remove it$"),
         (HEADER + b"ok\tpositive\n \t \n", r"train.tsv:3: line is blank; remove it"),
-        (HEADER + b"meh\tneutral\n", r"train.tsv:2: label 'neutral' is not one of negative, positive"),
-        (HEADER + b"ok\tPositive\n", r"train.tsv:2: label 'Positive' is not one of"),
+        (HEADER + b"meh\tneutral\n", r"train.tsv: the training rows hold one label \('neutral'\); a classifier needs at least two"),
+        (HEADER + b"ok\tpositive\nmeh\t\n", r"train.tsv:3: label is empty; fill it in or remove the row"),
         (HEADER + b"ok\tpositive\n \tnegative\n", r"train.tsv:3: review is empty"),
         (HEADER + b"caf\xe9 society\tpositive\n", r"train.tsv:2: byte 0xe9 at column 4 is not UTF-8; re-save"),
     ],
@@ -120,7 +120,7 @@ def test_unreadable_train_tsv_and_a_dev_tsv_that_is_a_folder(tmp_path):
     data_dir = write_tsv(tmp_path / "data", HEADER + b"good\tpositive\n")
     (data_dir / "dev.tsv").mkdir()
     with pytest.raises(SSTDataError) as err:
-        load_sst2(data_dir, cache_dir=tmp_path / "cache")
+        load_folder(data_dir, cache_dir=tmp_path / "cache")
     assert str(err.value) == f"{data_dir}/dev.tsv: is a folder, not a file; remove or rename it, or pass another --data_dir"
 
     # Root reads any file, so the read runs as nobody (effective uid) in a folder anyone may enter.
@@ -132,7 +132,7 @@ def test_unreadable_train_tsv_and_a_dev_tsv_that_is_a_folder(tmp_path):
         if running_as_root:
             os.seteuid(65534)
         with pytest.raises(SSTDataError) as err:
-            load_sst2(data_dir, cache_dir=data_dir / "cache")
+            load_folder(data_dir, cache_dir=data_dir / "cache")
     finally:
         if running_as_root:
             os.seteuid(0)
@@ -145,40 +145,43 @@ def test_unreadable_train_tsv_and_a_dev_tsv_that_is_a_folder(tmp_path):
 def test_missing_file_and_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SSTDataError, match=r"empty: holds no train.tsv; pass --data_dir with a folder holding train.tsv"):
-        load_sst2(tmp_path / "empty", cache_dir=tmp_path / "cache")
+        load_folder(tmp_path / "empty", cache_dir=tmp_path / "cache")
     with pytest.raises(SSTDataError, match=r"nowhere: data folder not found; pass --data_dir"):
-        load_sst2(tmp_path / "nowhere", cache_dir=tmp_path / "cache")
+        load_folder(tmp_path / "nowhere", cache_dir=tmp_path / "cache")
 
 
 def test_tolerated_rows_are_kept_as_text(tmp_path):
     rows = ["null", "NA", "nan", 'the "best" film', "it 's `` fine ''", "andrã© turpin"]
-    body = "".join(f"{review}\tpositive\r\n" for review in rows).encode()
+    body = "".join(f"{review}\tpositive\r\n" for review in rows).encode() + b"dull\tnegative\r\n"
     data_dir = write_tsv(tmp_path / "data", b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + body)
-    train = load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]
-    assert train["review"] == rows
-    assert train["label"] == [1] * len(rows)
+    train = load_folder(data_dir, cache_dir=tmp_path / "cache")["train"]
+    assert train["review"] == [*rows, "dull"]
+    assert train["label"] == [1] * len(rows) + [0]
 
 
 def test_last_row_without_newline_is_kept(tmp_path):
     data_dir = write_tsv(tmp_path / "data", HEADER + b"one\tpositive\ntwo\tnegative")
-    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["one", "two"]
+    assert load_folder(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["one", "two"]
 
 
 def test_edited_file_is_reloaded_not_served_from_a_stale_cache(tmp_path):
-    data_dir = write_tsv(tmp_path / "data", HEADER + b"first\tpositive\n")
-    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["first"]
-    write_tsv(data_dir, HEADER + b"second\tnegative\n")
-    assert load_sst2(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["second"]
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"first\tpositive\nx\tnegative\n")
+    assert load_folder(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["first", "x"]
+    write_tsv(data_dir, HEADER + b"second\tnegative\nx\tpositive\n")
+    assert load_folder(data_dir, cache_dir=tmp_path / "cache")["train"]["review"] == ["second", "x"]
 
 
-def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path):
-    data_dir = write_tsv(tmp_path / "data", HEADER + b"ok\tpositive\nmeh\tneutral\n")
-    result = run_finetune("--data_dir", str(data_dir), "--output_dir", str(tmp_path / "out"))
+def test_command_line_reports_bad_data_in_one_line_without_traceback(tmp_path, tiny_model_dir):
+    data_dir = write_tsv(tmp_path / "data", HEADER + b"ok\tpositive\nbad\tnegative\n")
+    write_tsv(data_dir, HEADER + b"ok\tpositive\nmeh\tneutral\n", name="dev.tsv")
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--output_dir",
+                          str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"run_finetune.py: error: {data_dir}/train.tsv:3: label 'neutral' is not one of negative, positive; "
-        "the file's labels are 'neutral', 'positive'; fix the label"
+        f"run_finetune.py: error: {data_dir}/dev.tsv:3: label 'neutral' is not one of the training rows' labels "
+        "('negative', 'positive'); the split's labels are 'neutral', 'positive'; fix the label, or add rows of it to "
+        "the training data"
     )
 
 
@@ -187,14 +190,14 @@ def test_glue_layout_loads_unedited_with_text_and_label_columns(tmp_path):
     glue = b"sentence\tlabel\nhide new secretions from the parental units \t0\nthe greatest musicians \t1\n"
     data_dir = write_tsv(tmp_path / "data", glue)
     write_tsv(data_dir, b"sentence\tlabel\nit 's a charming journey . \t1\n", name="dev.tsv")
-    data = load_sst2(data_dir, cache_dir=tmp_path / "cache", text_column="sentence", label_column="label")
+    data = load_folder(data_dir, cache_dir=tmp_path / "cache", text_column="sentence", label_column="label")
     assert data["train"]["review"] == ["hide new secretions from the parental units ", "the greatest musicians "]
     assert data["train"]["label"] == [0, 1] and data["dev"]["label"] == [1]
     assert data["train"].features["label"].names == ["negative", "positive"]
 
-    columns_elsewhere = b"index\tlabel\tsentence\n7\tnegative\tdull\n"
+    columns_elsewhere = b"index\tlabel\tsentence\n7\tnegative\tdull\n8\tpositive\tfun\n"
     data_dir = write_tsv(tmp_path / "other", columns_elsewhere)
-    data = load_sst2(data_dir, cache_dir=tmp_path / "cache", text_column="sentence")
+    data = load_folder(data_dir, cache_dir=tmp_path / "cache", text_column="sentence")
     assert data["train"][0] == {"review": "dull", "label": 0}
 
     message = load_error(tmp_path, glue)  # without --text_column: the header names the way out
@@ -205,25 +208,30 @@ def test_glue_layout_loads_unedited_with_text_and_label_columns(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "body, expected",
+    "body, dev, expected",
     [
-        (b"a\t0\nb\t3\nc\t4\nd\t1\n", r"train.tsv:3: label '3' is not one of 0, 1; the file's labels are '0', '1', '3', '4'"),
-        (b"a\t2\nb\t0\n", r"train.tsv:2: label '2' is not one of negative, positive \(or 0, 1\); the file's labels are '0', '2'"),
-        (b"a\tpositive\nb\t1\n", r"train.tsv:3: label '1' is not one of negative, positive; the file's labels are '1', 'positive'"),
-        (b"a\t1\nb\tnegative\n", r"train.tsv:3: label 'negative' is not one of 0, 1; the file's labels are '1', 'negative'"),
-        (b"a\t1.0\n", r"train.tsv:2: label '1.0' is not one of negative, positive \(or 0, 1\)"),
+        (b"a\t0\nb\t1\n", b"c\t3\nd\t1\n", r"dev.tsv:2: label 3 is not one of negative, positive \(or 0 to 1\); the split's labels are 1, 3"),
+        (b"a\tpositive\nb\t1\n", None, r"train.tsv: labels of mixed types: numbers \('1', .*train.tsv:3\) and names \('positive'\); give one kind"),
+        (b"a\tx\nb\ty\n", b"c\t0\nd\t1\n", r"dev.tsv: labels are numbers, the training rows' are names: labels of mixed types; pass --label_names"),
+        (b"a\t1.0\nb\t2.5\n", None, r"train.tsv: labels are numbers with fractions \(e.g. '1.0'\): that is regression"),
     ],
 )
-def test_label_set_that_does_not_fit_names_the_values_found(tmp_path, body, expected):
-    message = load_error(tmp_path, HEADER + body)
-    assert re.search(expected, message), message
+def test_label_set_that_does_not_fit_names_the_values_found(tmp_path, body, dev, expected):
+    data_dir = write_tsv(tmp_path / "data", HEADER + body)
+    if dev:
+        write_tsv(data_dir, HEADER + dev, name="dev.tsv")
+    with pytest.raises(SSTDataError) as err:
+        load_folder(data_dir, cache_dir=tmp_path / "cache")
+    assert re.search(expected, str(err.value)), str(err.value)
 
 
-def test_run_takes_text_and_label_columns(tmp_path):
+def test_run_takes_text_and_label_columns(tmp_path, tiny_model_dir):
     data_dir = write_tsv(tmp_path / "data", b"sentence\tlabel\nfine \t1\nbad\t2\n")
-    result = run_finetune("--data_dir", str(data_dir), "--text_column", "sentence", "--output_dir", str(tmp_path / "out"))
+    result = run_finetune("--model_name_or_path", str(tiny_model_dir), "--data_dir", str(data_dir), "--text_column",
+                          "sentence", "--label_column", "kind", "--output_dir", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"run_finetune.py: error: {data_dir}/train.tsv:3: label '2' is not one of 0, 1; "
-        "the file's labels are '1', '2'; fix the label"
+        f"run_finetune.py: error: {data_dir}/train.tsv:1: header is 'sentence\\tlabel', expected 'sentence<TAB>kind'; "
+        "add or fix the header line, or name the columns with --text_column and --label_column"
     )
+    assert not (tmp_path / "out").exists()  # refused before anything is written

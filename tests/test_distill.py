@@ -124,7 +124,7 @@ def test_the_leak_guard_drops_planted_evaluation_texts_and_counts_them(sst2_dir,
     base = ["--model_name_or_path", "unused", "--data_dir", sst2_dir, "--output_dir", tmp_path / "out", "--config",
             "recipes/distill.yaml", "--teacher", "unused", "--transfer", "none"]  # fmt: skip
     _, data_args, _ = parse_args([str(a) for a in base], training_class=DistillationArguments)
-    splits = load_splits(data_args)
+    splits, data = load_splits(data_args)
     validation, dev = splits["eval"]["review"][:3], splits["dev"]["review"][:2]
     novel = [text for text in train_texts(sst2_dir, 0, 6920) if text not in splits["train"]["review"]
              and text not in splits["eval"]["review"]][:5]  # fmt: skip
@@ -132,7 +132,7 @@ def test_the_leak_guard_drops_planted_evaluation_texts_and_counts_them(sst2_dir,
     (tmp_path / "transfer.txt").write_text("\n".join(planted) + "\n")
     _, _, training_args = parse_args([str(a) for a in [*base, "--transfer_file", tmp_path / "transfer.txt"]],
                                      training_class=DistillationArguments)  # fmt: skip
-    result = transfer_set(splits, data_args, training_args)
+    result = transfer_set(splits, data, data_args, training_args)
     assert result.texts == novel
     assert result.counts() == {"given": 11, "duplicates": 1, "dropped_as_leaks": 5, "used": 5,
                                "sources": {"transfer_file": 11}, "leaks_by_split": {"eval": 3, "dev": 2}}  # fmt: skip
@@ -144,11 +144,35 @@ def test_augmentation_is_seeded_and_its_copies_deduplicated(sst2_dir, tmp_path):
     base = ["--model_name_or_path", "unused", "--data_dir", sst2_dir, "--output_dir", tmp_path / "out", "--config",
             "recipes/distill.yaml", "--teacher", "unused", "--transfer", "none", "--augment_copies", "4"]  # fmt: skip
     _, data_args, training_args = parse_args([str(a) for a in base], training_class=DistillationArguments)
-    splits = load_splits(data_args)
-    result = transfer_set(splits, data_args, training_args)
+    splits, data = load_splits(data_args)
+    result = transfer_set(splits, data, data_args, training_args)
     assert result.sources == {"augmented": 4 * len(splits["train"])}
     assert len(set(result.texts)) == len(result.texts) and not set(result.texts) & set(splits["train"]["review"])
     assert result.duplicates > 0 and len(result.texts) > 3 * len(splits["train"])
+
+
+@pytest.mark.parametrize("source", ["data_dir", "train_file"])
+def test_the_unused_sample_is_the_training_rows_the_sample_leaves_out_of_a_folder_or_a_file(source, sst2_dir, tmp_path):
+    """--transfer unused_sample: the training rows --sample_fraction leaves out, their labels dropped; of the notebook's
+    train.tsv (3460 of 6920) and of a --train_file alike. A sample of every row leaves none: one line naming the file."""
+    if source == "train_file":
+        (tmp_path / "mine.tsv").write_text("\n".join((sst2_dir / "train.tsv").read_text().splitlines()[:401]) + "\n")
+    where = sst2_dir if source == "data_dir" else tmp_path / "mine.tsv"
+    base = ["--model_name_or_path", "unused", f"--{source}", where, "--output_dir", tmp_path / "out", "--config",
+            "recipes/distill.yaml", "--teacher", "unused", "--transfer", "unused_sample"]  # fmt: skip
+    _, data_args, training_args = parse_args([str(a) for a in base], training_class=DistillationArguments)
+    splits, data = load_splits(data_args)
+    result = transfer_set(splits, data, data_args, training_args)
+    every = list(data.splits["train"]["review"])
+    assert result.sources == {"unused_sample": len(every) // 2} == {"unused_sample": 3460 if source == "data_dir" else 200}
+    sampled = [*splits["train"]["review"], *splits["eval"]["review"]]
+    assert sorted(result.texts) == sorted(set(every) - set(sampled))  # the rest, each once (train.tsv repeats a few)
+    _, data_args, training_args = parse_args([str(a) for a in [*base, "--sample_fraction", "1"]],
+                                             training_class=DistillationArguments)  # fmt: skip
+    with pytest.raises(ProjectError) as refusal:
+        transfer_set(*load_splits(data_args), data_args, training_args)
+    assert str(refusal.value) == (f"--transfer unused_sample: --sample_fraction 1.0 leaves no row of {data.where['train']} "
+                                  "out; lower it or pass --transfer none")  # fmt: skip
 
 
 @pytest.mark.slow
@@ -181,7 +205,7 @@ def test_a_killed_distillation_resumes_to_the_uninterrupted_result(teacher, tiny
     assert (output_dir / "distillation.json").read_text() == (tmp_path / "whole" / "distillation.json").read_text()
 
 
-@pytest.mark.parametrize("case", ["missing", "unfinished", "labels", "split", "temperature", "alpha", "empty"])
+@pytest.mark.parametrize("case", ["missing", "unfinished", "labels", "other_labels", "split", "temperature", "alpha", "empty"])
 def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_dir, transfer_file, tmp_path):
     bad_teacher = tmp_path / "teacher"
     args = student_args(bad_teacher if case in ("missing", "unfinished", "labels") else teacher, tiny_model_dir, sst2_dir,
@@ -194,6 +218,10 @@ def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_di
         config = json.loads((bad_teacher / "config.json").read_text())
         config["id2label"], config["label2id"] = {"0": "positive", "1": "negative"}, {"positive": 0, "negative": 1}
         (bad_teacher / "config.json").write_text(json.dumps(config))
+    if case == "other_labels":  # the student's own data (issue 28), labelled bad / good: not the teacher's classes
+        lines = (sst2_dir / "train.tsv").read_text().replace("\t0\n", "\tbad\n").replace("\t1\n", "\tgood\n").splitlines()
+        (tmp_path / "mine.tsv").write_text("\n".join(lines[:401]) + "\n")
+        args[args.index("--data_dir") : args.index("--data_dir") + 2] = ["--train_file", tmp_path / "mine.tsv"]
     extra = {"temperature": ["--temperature", "0"], "alpha": ["--alpha", "1.5"], "split": ["--split_seed", "7"],
              "empty": ["--transfer_file", tmp_path / "empty.txt"]}.get(case, [])  # fmt: skip
     (tmp_path / "empty.txt").write_text("")
@@ -203,6 +231,8 @@ def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_di
         "to finish it (it resumes from its last checkpoint), then distil from it",
         "labels": f"--teacher {bad_teacher}: its labels ['positive', 'negative'] are not the student's ['negative', "
         "'positive'] (names and order); distil from a teacher trained on the same label set",
+        "other_labels": f"--teacher {teacher}: its labels ['negative', 'positive'] are not the student's ['bad', 'good'] "
+        "(names and order); distil from a teacher trained on the same label set",
         "split": f"--teacher {teacher}: trained on other rows than the student's (split_seed 42 → 7), maybe on the "
         "student's validation rows; distil from a teacher run with the student's data settings",
         "temperature": "--temperature 0.0: must be > 0 (1 leaves the logits as they are)",

@@ -22,10 +22,10 @@ from transformers import (
 )
 
 from errors import ProjectError
-from sst_data import load_sst2, notebook_sample, notebook_split, tokenize_reviews
+from sst_data import LABEL_NAMES, notebook_sample, notebook_split, tokenize_reviews
 from training import load_model_and_tokenizer, parse_args
 
-from .conftest import ROOT, fingerprints, free_port
+from .conftest import ROOT, fingerprints, free_port, load_folder
 
 FAKE_TOKEN = "hf_PlantedFakeToken0123456789abcdefXYZ"
 REPO_ID = "someone/sst2-tiny-ddp"
@@ -80,7 +80,7 @@ def test_evaluation_scores_every_validation_row_once(ddp_run, sst2_dir, tiny_mod
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["eval_samples"] == 1038
 
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     validation = notebook_split(sample, 0.3, seed=42)["validation"]
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     rows = tokenize_reviews(validation, tokenizer, max_length=80).remove_columns("review").to_list()
@@ -197,12 +197,12 @@ def test_hub_token_argument_and_tokenless_push_are_refused_before_training(tmp_p
 def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
     """Per-device 16 x 2 accumulation steps = batch 32, the way to keep the notebook's batch on a smaller
     device: same logged losses and weights (dropout off), as the loss is not scaled by the accumulation steps."""
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     data = tokenize_reviews(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
 
     def train(batch_size, accumulation):
         set_seed(0)
-        model, _ = load_model_and_tokenizer(str(tiny_model_dir), dropout=0.0)
+        model, _ = load_model_and_tokenizer(str(tiny_model_dir), LABEL_NAMES, dropout=0.0)
         args = TrainingArguments(
             output_dir=str(tmp_path / f"bs{batch_size}"), learning_rate=2e-5, max_grad_norm=1.0, num_train_epochs=1,
             per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,

@@ -77,3 +77,38 @@ def test_each_private_hook_names_a_test_that_exists():
     assert len(named) >= 6
     for path, test in named:
         assert re.search(rf"^def {test}\(", (ROOT / path).read_text(encoding="utf-8"), re.MULTILINE), f"{path}::{test}"
+
+
+# For the developers (the suite's own data, dated measurements): the other docs are a user's, whose clone has no
+# ../shared/data/ but the data/sst2/ that `make data` makes.
+DEVELOPERS_DOCS = {"development.md", "lab-notes.md"}
+
+
+def test_user_docs_use_the_data_make_data_makes_not_the_development_machines_folder():
+    found = [f"{doc.relative_to(ROOT)}:{number}: {line.strip()}"
+             for doc in DOCS if doc.name not in DEVELOPERS_DOCS
+             for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1)
+             if "shared/data" in line]  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+ERROR_LINE = re.compile(r"^\S.*: error: ")  # `<program>: error: <message>`, the one line every entry point ends with
+EXAMPLE = re.compile(r"^<!-- example: [a-z0-9_]+ -->$")
+
+
+def test_every_error_message_the_user_docs_show_is_a_compared_example():
+    """Each `<program>: error: ...` line of a block sits in a block marked as an example, which
+    tests/test_doc_examples.py makes and compares with what the code prints."""
+    unmarked = []
+    for doc in DOCS:
+        if doc.name in DEVELOPERS_DOCS:
+            continue
+        lines = doc.read_text(encoding="utf-8").splitlines()
+        marked, inside = False, False
+        for number, line in enumerate(lines, start=1):
+            if line.startswith(("```", "~~~")):
+                marked = not inside and number > 1 and bool(EXAMPLE.match(lines[number - 2]))
+                inside = not inside
+            elif inside and ERROR_LINE.match(line) and not marked:
+                unmarked.append(f"{doc.relative_to(ROOT)}:{number}: {line[:100]}")
+    assert not unmarked, "\n".join(unmarked)

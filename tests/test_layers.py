@@ -1,6 +1,7 @@
 """Imports flow one way: the packages form the layers declared in pyproject.toml (checked by import-linter), every
 package is in them, and no package imports an entry-point script. And ruff's rules (pinned in constraints.txt) hold."""
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -31,3 +32,24 @@ def test_ruff_finds_nothing():
     result = subprocess.run([str(ruff), "check", "--no-cache", "--output-format", "concise", "."], capture_output=True,
                             text=True, cwd=ROOT)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_build_outputs_are_ignored_by_git_and_by_ruff():
+    """`pip install .` leaves build/ (copies of the scripts, with a shebang but not executable) and may leave dist/."""
+    probes = [ROOT / "build" / "lib" / "probe_of_the_suite.py", ROOT / "dist" / "probe_of_the_suite.py"]
+    made = [folder for folder in (ROOT / "build", ROOT / "dist") if not folder.exists()]
+    try:
+        for probe in probes:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_text("#!/usr/bin/env python\nimport os\n")  # EXE001 and F401, were ruff to read it
+        ignored = subprocess.run(["git", "check-ignore", *map(str, probes)], capture_output=True, text=True, cwd=ROOT)
+        assert ignored.stdout.split() == list(map(str, probes))
+        ruff = Path(sys.executable).with_name("ruff")
+        result = subprocess.run([str(ruff), "check", "--no-cache", "--output-format", "concise", "."],
+                                capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        assert "probe_of_the_suite" not in result.stdout + result.stderr
+    finally:
+        for probe in probes:
+            probe.unlink(missing_ok=True)
+        for folder in made:
+            shutil.rmtree(folder)

@@ -18,10 +18,10 @@ from inference import Classifier, InferenceError
 from inference.export import export_run
 from inference.predict import PROG
 from inference.predict import main as predict_main
-from sst_data import SSTDataError, load_sst2, notebook_sample
+from sst_data import SSTDataError, notebook_sample
 from training_report import probabilities, push_run
 
-from .conftest import ROOT, fingerprints, predict, short_run, train_run
+from .conftest import ROOT, fingerprints, load_folder, predict, short_run, train_run
 
 LONG_REVIEW = " ".join(["a gorgeous , witty , seductive movie that never lets its wit get in the way ."] * 8)
 
@@ -59,7 +59,7 @@ def exported(minilm_run):
 def heldout_tsv(tmp_path_factory, sst2_dir):
     """A labelled file the run never saw: the ~4840 reviews of train.tsv outside its 30% sample (with fewer, int8's
     few changed labels make the accuracy difference noisy: the first 1000 alone put it 1.2 points below)."""
-    seen = set(notebook_sample(load_sst2(sst2_dir)["train"], 0.3, 42)["review"])
+    seen = set(notebook_sample(load_folder(sst2_dir)["train"], 0.3, 42)["review"])
     lines = (sst2_dir / "train.tsv").read_text().splitlines()
     unseen = [line for line in lines[1:] if line.split("\t")[0] not in seen]
     path = tmp_path_factory.mktemp("heldout") / "heldout.tsv"
@@ -106,7 +106,9 @@ def test_predict_on_labelled_tsv_writes_predictions_and_the_dev_evaluation(minil
     printed = capsys.readouterr().out
     rows, gold = tsv_rows(predictions), dev_rows(sst2_dir)
     expected = run_dev_predictions(minilm_run, sst2_dir)
-    assert list(rows[0]) == ["review", "label", "probability"]
+    assert list(rows[0]) == ["review", "label", "probability", "p_negative", "p_positive"]
+    assert all(float(row["probability"]) == float(row[f"p_{row['label']}"]) for row in rows)  # the predicted one's
+    assert all(abs(float(row["p_negative"]) + float(row["p_positive"]) - 1) <= 1e-4 for row in rows)
     assert [row["review"] for row in rows] == [row["review"] for row in gold]  # input order
     assert [row["label"] for row in rows] == [expected[row["review"]][0] for row in rows]
     assert all(0.5 <= float(row["probability"]) <= 1 for row in rows)
@@ -252,7 +254,8 @@ def test_predict_with_either_onnx_export_keeps_the_output_format_and_shows_progr
                       "--predictions", str(tmp_path / f"{backend}.tsv")])  # fmt: skip
         assert f"Predicting ({backend}): 100%" in capsys.readouterr().err  # 28 batches: a progress bar
     torch_rows, fp32_rows, int8_rows = (tsv_rows(tmp_path / f"{b}.tsv") for b in ("torch", "onnx", "onnx-int8"))
-    assert list(int8_rows[0]) == list(fp32_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability"]
+    assert list(int8_rows[0]) == list(fp32_rows[0]) == list(torch_rows[0]) == ["review", "label", "probability",
+                                                                              "p_negative", "p_positive"]  # fmt: skip
     assert [r["review"] for r in int8_rows] == [r["review"] for r in fp32_rows] == [r["review"] for r in torch_rows]
     assert [r["label"] for r in fp32_rows] == [r["label"] for r in torch_rows]
     fp32, eager = ([float(r["probability"]) for r in rows] for rows in (fp32_rows, torch_rows))
@@ -336,7 +339,7 @@ def test_every_output_target_is_checked_before_the_model_loads_and_nothing_a_use
 
 
 
-def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_every_backend(tiny_model_dir, sst2_dir, tmp_path):
+def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_every_backend(tiny_model_dir, sst2_dir, tmp_path, capsys):
     """The tiny DistilBERT carries MiniLM's BERT tokenizer, which emits token_type_ids that DistilBERT's forward does not
     take: the Trainer drops them by the forward's signature, and so must export and the torch backend."""
     run = tmp_path / "run"
@@ -346,3 +349,9 @@ def test_a_distilbert_run_with_a_bert_tokenizer_exports_and_predicts_alike_on_ev
     reviews = [row["review"] for row in tsv_rows(sst2_dir / "dev.tsv")[:64]]
     logits = {backend: Classifier(run, backend).logits(reviews, progress=False)[0] for backend in ("torch", "onnx")}
     assert np.abs(logits["torch"] - logits["onnx"]).max() < 1e-4
+    one = tmp_path / "one.txt"  # one review is "1 review", not "1 reviews"
+    one.write_text("a gorgeous, witty, seductive movie.\n")
+    capsys.readouterr()
+    predict_main(["--output_dir", str(run), "--input", str(one)])
+    log = capsys.readouterr().err
+    assert f"1 review from {one}, torch" in log and "0 of 1 review longer than 32 tokens" in log, log

@@ -140,6 +140,7 @@ def test_the_one_line_starts_a_line_of_its_own_after_an_open_progress_bar(stop, 
         assert "12/76" in stderr and stderr.endswith("\n")
 
 
+@pytest.mark.slow  # two more runs beside the module's: the second longest test of make test-fast
 def test_same_seed_same_result_other_seed_other_result(uninterrupted, tiny_model_dir, sst2_dir, tmp_path):
     for seed in (42, 7):
         result = run_finetune(*short_run(tiny_model_dir, sst2_dir, tmp_path / str(seed), seed=seed))

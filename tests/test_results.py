@@ -33,7 +33,7 @@ def test_every_committed_result_fits_the_schema(committed):
             if entry["status"] != "ok":
                 assert entry["note"], (result["file"], entry["name"])  # why it has no numbers
     assert results.problems({"kind": "training"})[:2] == ["no 'date'", "no 'device'"]
-    assert results.problems({"kind": "timing"}) == ["kind 'timing': not one of training, profile, serving"]
+    assert results.problems({"kind": "timing"}) == ["kind 'timing': not one of training, profile, serving, http, data-scale"]
 
 
 def section(text: str, anchor: str) -> str:
@@ -81,15 +81,19 @@ def test_the_runs_carried_over_hold_only_numbers_their_lab_notes_section_records
         assert "null" in result["note"] or "not recorded" in result["note"], result["file"]
 
 
-def test_the_document_is_what_the_committed_results_generate(committed):
-    text = tables.DOC.read_text(encoding="utf-8")
-    regions = [m[2] for m in tables.REGION.finditer(text)]
-    assert sorted(regions) == sorted(tables.TABLES)  # every table once
-    assert tables.render(text, committed) == text, "run: python -m benchmarks.tables"
+def test_the_documents_are_what_the_committed_results_generate(committed):
+    """docs/benchmarks.md and docs/serving.md (its load table) between them hold every table once."""
+    regions = []
+    for doc in (tables.DOC, tables.SERVING_DOC):
+        text = doc.read_text(encoding="utf-8")
+        regions += [m[2] for m in tables.REGION.finditer(text)]
+        assert tables.render(text, committed) == text, "run: python -m benchmarks.tables"
+    assert sorted(regions) == sorted(tables.TABLES)
     check = subprocess.run([sys.executable, "-m", "benchmarks.tables", "--check"], capture_output=True, text=True,
                            cwd=ROOT, check=False)  # fmt: skip
-    assert check.returncode == 0 and check.stdout.strip().endswith("its 6 generated tables agree with " +
-                                                                   str(results.RESULTS_DIR)), check.stderr  # fmt: skip
+    assert check.returncode == 0 and check.stdout.splitlines() == [
+        f"{tables.DOC}: its 7 generated tables agree with {results.RESULTS_DIR}",
+        f"{tables.SERVING_DOC}: its 1 generated tables agree with {results.RESULTS_DIR}"], check.stderr  # fmt: skip
 
 
 def test_a_stale_document_is_named_in_one_line(tmp_path):
@@ -155,3 +159,24 @@ def test_a_newer_run_takes_its_contenders_row_and_nothing_else(committed, tmp_pa
     changed = [(a.split(" | ")[0], b) for a, b in zip(before, after) if a != b]
     assert [name for name, _ in changed] == ["| loop", "| fast"]
     assert "[2026-12-02](../benchmarks/results/2026-12-02-1-cpu-minilm.json) | 27.3 | 0.31× | 69.3 | 0.36× |" in changed[1][1]
+
+
+def test_the_serving_table_says_each_goal_met_or_not_from_the_latest_load_run(committed):
+    """A newer `make bench-serve` result takes the table; each goal is said met or not from its rows."""
+    rows = [{"backend": "onnx-int8", "concurrency": c, "requests_per_s": r, "p50_ms": p50, "p95_ms": p99 / 2,
+             "p99_ms": p99, "errors": 0} for c, r, p50, p99 in ((1, 150.0, 6.0, 9.0), (16, 320.0, 45.0, 120.0))]  # fmt: skip
+    run = dict.fromkeys(results.HTTP) | {"kind": "http", "date": "2026-12-09", "device": "cpu: AMD EPYC, 2 cores",
+                                         "matmul_gflops": 150, "model": "minilm", "reviews": 872, "duration_s": 10,
+                                         "serve_args": "", "in_process_threads": 1,
+                                         "in_process": {"onnx-int8": {"batch1_p50_ms": 3.5, "batch1_p95_ms": 5.0}},
+                                         "rows": rows, "file": "2026-12-09-1-cpu-serve.json"}  # fmt: skip
+    assert results.problems(run) == []
+    table = tables.http_serving([*committed, run])
+    assert "| `onnx-int8` | 16 | 320.0 | 2.13× | 45.0 | 60.0 | 120.0 | 0 |" in table
+    assert "The server's settings: its defaults; in-process batch-1 p50 in the same run, on 1 thread(s)" in table
+    assert "- 0 errors at every concurrency: met." in table
+    assert "at 16 clients, ≥ 2× its 1-client throughput with p99 ≤ 150 ms: met (2.13×, p99 120.0 ms)." in table
+    assert "HTTP p50 ≤ in-process batch-1 p50 + 3 ms: met (6.0 ms against 3.50 + 3 ms)." in table
+    rows[0]["p50_ms"], rows[1]["errors"] = 6.6, 2
+    table = tables.http_serving([*committed, run])
+    assert "not met (2 errors)" in table and "not met (6.6 ms against 3.50 + 3 ms)" in table

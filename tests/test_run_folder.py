@@ -13,7 +13,7 @@ import run_folder.files
 import training.run
 import training_report.model_card
 from errors import ProjectError
-from run_folder import RESULT_DEFINING, check_rerun, prepare_output_dir, read_settings, run_settings
+from run_folder import RESULT_DEFINING, check_rerun, claim_output_dir, prepare_output_dir, read_settings, run_settings
 from training import (
     DataArguments,
     DistillationArguments,
@@ -117,13 +117,17 @@ def test_a_setting_added_later_counts_at_its_old_value_and_a_refused_runs_settin
 
 
 def test_a_run_that_kept_nothing_is_replaced_and_the_log_says_so(tmp_path, tiny_model_dir, sst2_dir, caplog):
-    """Stopped before its first checkpoint (or refused its data), a run leaves only its settings: another run may
-    start there, and says that it replaces them."""
+    """Stopped before its first checkpoint, a run leaves only its settings: another run may start there, and says
+    that it replaces them."""
     argv = short_run(tiny_model_dir, sst2_dir, tmp_path / "run", epochs=2)
     with caplog.at_level(logging.INFO, logger="run_folder.folder"):
-        assert prepare_output_dir(*parse_args(argv)) is None
-        assert "kept nothing" not in caplog.text  # a new folder: nothing replaced
-        assert prepare_output_dir(*parse_args([*argv, "--learning_rate", "0.5"])) is None
+        for flags in ([], ["--learning_rate", "0.5"]):
+            arguments = parse_args([*argv, *flags])
+            checkpoint, settings = prepare_output_dir(*arguments)
+            assert checkpoint is None
+            if not flags:
+                assert "kept nothing" not in caplog.text  # a new folder: nothing replaced
+            claim_output_dir(settings, arguments[2])  # what setup() does once the data and the model have loaded
     assert f"{tmp_path / 'run'} holds only the settings of a run that kept nothing: this run replaces them" in caplog.text
     assert read_settings(tmp_path / "run" / "run_settings.json")["learning_rate"] == 0.5
 
@@ -231,7 +235,8 @@ NOT_RESULT_DEFINING = {
     "save_only_model", "enable_jit_checkpoint", "dataloader_num_workers", "dataloader_pin_memory",
     "dataloader_persistent_workers", "dataloader_prefetch_factor", "dataloader_multiprocessing_context",
     "skip_memory_metrics", "debug", "ddp_timeout", "torch_empty_cache_steps", "local_rank", "do_train", "do_eval",
-    "do_predict", "gpu_mode", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
+    "do_predict", "gpu_mode", "train_file", "validation_file", "test_file", "dataset_name", "dataset_config_name",
+    "train_split_name", "validation_split_name", "test_split_name", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
     "teacher", "transfer_file",  # a student's: they count by their files' sha256
 }  # fmt: skip
 
@@ -243,3 +248,37 @@ def test_every_argument_is_classified_as_result_defining_or_not():
     assert not RESULT_DEFINING & NOT_RESULT_DEFINING
     assert sorted(names - RESULT_DEFINING - NOT_RESULT_DEFINING) == []
     assert sorted(RESULT_DEFINING - names) == []  # nothing stale in the allow-list either
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("empty train.tsv", "train.tsv: file is empty"),
+        ("header-only train.tsv", "train.tsv: has a header but no rows"),
+        ("non-UTF-8 train.tsv", "is not UTF-8"),
+        ("no data folder", "no-data"),
+        ("no model folder", "--model_name_or_path ./no-model: folder not found"),
+        ("Hub id neither cached nor reachable", "--model_name_or_path no-one/no-such-model: no such folder, not in the local"),
+        ("a model the flags do not fit", "--max_length 600: above the model's limit of"),
+    ],
+)  # fmt: skip
+def test_a_refused_run_leaves_no_folder_and_an_empty_one_empty(case, message, tmp_path, tiny_model_dir, sst2_dir,
+                                                                       monkeypatch):  # fmt: skip
+    """The data and the model are checked (the model's source and the data folder with the run's settings, the rows and
+    the model's limits as they load) before the output folder is made or anything is written into it."""
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = {"empty train.tsv": b"", "header-only train.tsv": b"review\tlabel\n",
+            "non-UTF-8 train.tsv": "review\tlabel\nthe caf\xe9 scene\tpositive\n".encode("latin-1")}  # fmt: skip
+    (data / "train.tsv").write_bytes(rows.get(case, (sst2_dir / "train.tsv").read_bytes()))
+    model = {"no model folder": "./no-model", "Hub id neither cached nor reachable": "no-one/no-such-model"}
+    argv = short_run(model.get(case, tiny_model_dir), tmp_path / "no-data" if case == "no data folder" else data, "out")
+    if case == "a model the flags do not fit":
+        argv += ["--max_length", "600"]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert message in refusal(*argv)
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "out").mkdir()  # made by the user: left as it was
+    assert message in refusal(*argv)
+    assert list((tmp_path / "out").iterdir()) == []

@@ -85,7 +85,8 @@ def test_the_expected_best_and_its_band_against_monte_carlo():
 )
 def test_the_verdict_names_the_direction_of_the_trial_scores_error(confirmed, says):
     curve = {"n": [1, 2], "mean": [0.84, 0.85], "lower": [0.83, 0.84], "upper": [0.85, 0.85]}
-    accuracy = {"mean": confirmed, "std": 0.01, "values": [confirmed - 0.01, confirmed + 0.01], "ci95": [0.7, 0.9]}
+    values = [confirmed - 0.01, confirmed, confirmed + 0.01]
+    accuracy = {"mean": confirmed, "std": 0.01, "values": values, "min": values[0], "max": values[-1], "ci95": [0.7, 0.9]}
     text = verdict([], curve, {"number": 1, "value": 0.85}, {"metrics": {"eval_accuracy": accuracy}}, None, "tiny")
     assert says in text and text.count("its configuration by") == 1
 

@@ -14,7 +14,7 @@ from transformers import AutoModelForSequenceClassification, DataCollatorWithPad
 
 from errors import ProjectError
 from run_folder import check_rerun, run_settings
-from sst_data import load_sst2, notebook_sample, tokenize_reviews
+from sst_data import notebook_sample, tokenize_reviews
 from training import fit, parse_args, read_recipe, setup
 from training.recipes import DATACLASSES
 from training.static_shapes import (
@@ -25,7 +25,7 @@ from training.static_shapes import (
     graphed_step_refusal,
 )
 
-from .conftest import ROOT, last_error_line, run_finetune, train_run
+from .conftest import ROOT, last_error_line, load_folder, run_finetune, train_run
 
 NO_DROPOUT = {"dropout": 0.0, "attention_dropout": 0.0, "seq_classif_dropout": 0.0}
 
@@ -45,7 +45,7 @@ def one_step(model, batch) -> tuple[float, dict, dict]:
 def test_a_filled_last_batch_takes_the_smaller_batchs_step(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
     """22 reviews (the notebook's last batch of an epoch: 2422 = 75 × 32 + 22), as they are and filled to 32 rows:
     the same loss, gradients and updated weights, to float tolerance."""
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     features = list(tokenize_reviews(sample.select(range(22)), tokenizer, max_length=80).remove_columns("review"))
     pad_to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)
     smaller, filled = pad_to_80(features), FilledBatchCollator(pad_to_80, 32)(features)

@@ -4,7 +4,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from sst_data import load_sst2, notebook_sample, tokenize_reviews
+from sst_data import notebook_sample, tokenize_reviews
+
+from .conftest import load_folder
 
 # The notebook's encoding of its first sampled review (distilbert-base-uncased, special tokens, pad to 80).
 NOTEBOOK_IDS = [
@@ -16,7 +18,7 @@ NOTEBOOK_IDS = [
 
 
 def test_first_sampled_review_encodes_to_the_notebook_ids(sst2_dir, tokenizer, tmp_path):
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     first = tokenize_reviews(sample.select([0]), tokenizer, max_length=80)[0]
     assert first["input_ids"] == NOTEBOOK_IDS  # stored unpadded; the collator pads
     assert first["review"].startswith("e.t. works because")  # the text stays beside its ids
@@ -27,7 +29,7 @@ def test_first_sampled_review_encodes_to_the_notebook_ids(sst2_dir, tokenizer, t
 
 
 def test_sample_lengths_match_the_notebook(sst2_dir, tokenizer, tmp_path):
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     lengths = np.array([len(ids) for ids in tokenizer(list(sample["review"]))["input_ids"]])
     assert lengths.max() == 80  # so padding to 80 truncates nothing
     assert round(lengths.mean()) == 25
@@ -37,7 +39,7 @@ def test_sample_lengths_match_the_notebook(sst2_dir, tokenizer, tmp_path):
 
 def test_padding_to_the_longest_gives_the_same_outputs_as_padding_to_80(sst2_dir, tokenizer, tiny_model_dir, tmp_path):
     """Why the recipes pad each batch to its longest row: the masked positions change nothing."""
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     rows = tokenize_reviews(sample.select(range(32)), tokenizer, max_length=80).remove_columns("review").to_list()
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).eval()
     to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)(rows)
@@ -49,7 +51,7 @@ def test_padding_to_the_longest_gives_the_same_outputs_as_padding_to_80(sst2_dir
 
 
 def test_tokenization_is_cached_on_disk(sst2_dir, tokenizer, tmp_path):
-    train = load_sst2(sst2_dir, cache_dir=tmp_path)["train"]
+    train = load_folder(sst2_dir, cache_dir=tmp_path)["train"]
     first = tokenize_reviews(train, tokenizer, max_length=80)
     again = tokenize_reviews(train, tokenizer, max_length=80)
     shorter = tokenize_reviews(train, tokenizer, max_length=64)

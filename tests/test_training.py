@@ -28,13 +28,13 @@ from transformers import (
 
 from errors import ProjectError
 from inference import Classifier
-from sst_data import LABEL_NAMES, load_sst2, notebook_sample, tokenize_reviews
+from sst_data import LABEL_NAMES, notebook_sample, tokenize_reviews
 from sst_data.trees import convert_release
 from training import load_model_and_tokenizer, parse_args
 from training_report.plots import confusion_figure, epochs_figure
 from training_report.splits import split_names
 
-from .conftest import ROOT, SST_TREES_DIR, last_error_line, notebook_learning_rates, train_run
+from .conftest import ROOT, SST_TREES_DIR, last_error_line, load_folder, notebook_learning_rates, train_run
 from .conftest import run_finetune as run_script
 
 NOTEBOOK = {"learning_rate": 2e-5, "eps": 1e-8, "batch_size": 32, "epochs": 4, "max_grad_norm": 1.0}
@@ -226,14 +226,14 @@ def test_fp16_checkpoint_loads_in_float32(tiny_model_dir, tmp_path):
     half = tmp_path / "half"
     AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, dtype=torch.float16).save_pretrained(half)
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(half)
-    model, _ = load_model_and_tokenizer(str(half))
+    model, _ = load_model_and_tokenizer(str(half), LABEL_NAMES)
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert model.config.id2label == {0: "negative", 1: "positive"}
 
 
 def test_trainer_trains_exactly_like_the_notebook_loop(sst2_dir, tiny_model_dir, tokenizer, tmp_path):
     """Same start, same batch order, dropout off: the Trainer's weights equal the notebook loop's."""
-    sample = notebook_sample(load_sst2(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
+    sample = notebook_sample(load_folder(sst2_dir, cache_dir=tmp_path)["train"], fraction=0.5, seed=42)
     data = tokenize_reviews(sample.select(range(96)), tokenizer, max_length=80).remove_columns("review")
     pad_to_80 = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=80)  # the notebook's tensors
     set_seed(0)
@@ -373,6 +373,7 @@ def test_model_missing_offline_says_how_to_use_a_local_one(tmp_path, sst2_dir):
         "Face cache, and the Hub cannot be reached; connect once to cache it, or pass a local model folder (config.json, "
         "tokenizer, model.safetensors)"
     )
+    assert not (tmp_path / "out").exists()  # refused before the data loads, and before the folder is made
 
 
 def test_real_pretrained_model_learns(minilm_run):

@@ -228,9 +228,9 @@ def test_make_data_phrases_passes_the_flag_into_a_folder_of_its_own():
         return [line for line in result.stdout.splitlines() if "-m sst_data" in line]
 
     assert dry_run("PHRASES=1", "SST_SOURCE=trees") == [
-        ".venv/bin/python -m sst_data --source trees --output_dir data/sst2-phrases --phrases"
+        '.venv/bin/python -m sst_data --source "trees" --output_dir data/sst2-phrases --phrases'
     ]
-    assert dry_run("SST_SOURCE=trees") == [".venv/bin/python -m sst_data --source trees --output_dir data/sst2"]
+    assert dry_run("SST_SOURCE=trees") == ['.venv/bin/python -m sst_data --source "trees" --output_dir data/sst2']
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,33 +2,23 @@
 arguments to a finished run folder. `run_finetune.py` is its command line; seed studies, searches and benchmarks
 call it with argument objects (`dataclasses.replace`)."""
 
-from .arguments import DataArguments, DistillationArguments, FinetuneArguments, ModelArguments
-from .data import load_splits, tokenize_splits
-from .model import check_model_source, load_model, load_model_and_tokenizer
-from .recipes import parse_args, read_recipe
-from .run import Run, Setup, evaluate_splits, fit, predict_unlabelled, setup, train, write_reports
-from .trainer import OrderedEvaluationTrainer, build_trainer
+from importlib import import_module
 
-__all__ = [
-    "DataArguments",
-    "DistillationArguments",
-    "FinetuneArguments",
-    "ModelArguments",
-    "OrderedEvaluationTrainer",
-    "Run",
-    "Setup",
-    "build_trainer",
-    "check_model_source",
-    "evaluate_splits",
-    "fit",
-    "load_model",
-    "load_model_and_tokenizer",
-    "load_splits",
-    "parse_args",
-    "predict_unlabelled",
-    "read_recipe",
-    "setup",
-    "tokenize_splits",
-    "train",
-    "write_reports",
-]
+# Each name's module, imported on first use (PEP 562): `parse_args` needs neither the model code, the data library nor
+# the Trainer, so that a refused argument is said before they load.
+EXPORTS = {
+    "DataArguments": "arguments", "DistillationArguments": "arguments", "FinetuneArguments": "arguments", "ModelArguments": "arguments",
+    "load_splits": "data", "tokenize_splits": "data",
+    "check_model_source": "model", "load_model": "model", "load_model_and_tokenizer": "model",
+    "parse_args": "recipes", "read_recipe": "recipes",
+    "Run": "run", "Setup": "run", "evaluate_splits": "run", "fit": "run", "predict_unlabelled": "run", "setup": "run",
+    "train": "run", "write_reports": "run",
+    "OrderedEvaluationTrainer": "trainer", "build_trainer": "trainer",
+}  # fmt: skip
+__all__ = list(EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{EXPORTS[name]}"), name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainingArguments
 
-from modeling import CLS_ONLY_MODELS
+from sst_data import DataSource
 
 SEED_RANGE = (0, 2**32 - 1)  # numpy's RandomState (the sample, the split) takes seeds in this range, torch too
 
@@ -30,8 +30,9 @@ class ModelArguments:
     last_layer_cls_only: bool = field(
         default=False,
         metadata={
-            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: the same logits, about "
-            f"13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For {' and '.join(CLS_ONLY_MODELS)}."
+            "help": "Compute the last layer at [CLS] (MPNet's <s>) only, the one position the classifier reads: the same "
+            "logits, about 13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For BERT, DistilBERT "
+            "and MPNet classifiers."
         },
     )
     dropout: float | None = field(
@@ -55,15 +56,15 @@ class ModelArguments:
 
 
 @dataclass
-class DataArguments:
-    data_dir: str = field(
-        metadata={"help": "Folder holding train.tsv (review<TAB>label); dev.tsv and test.tsv are evaluated when present."}
+class DataArguments(DataSource):
+    sample_fraction: float = field(
+        metadata={"help": "Fraction of the training rows sampled, as the notebook's df.sample(frac=...)."}
     )
-    sample_fraction: float = field(metadata={"help": "Fraction of train.tsv sampled, as the notebook's df.sample(frac=...)."})
     sample_seed: int = field(metadata={"help": "random_state of that sample (the notebook's: 42)."})
     validation_fraction: float = field(
-        metadata={"help": "Fraction of the sample held out for per-epoch validation (with --validation_split sample)."}
-    )
+        metadata={"help": "Fraction of the sample held out for per-epoch validation (with --validation_split sample and "
+                  "no validation file or split)."}
+    )  # fmt: skip
     split_seed: int = field(
         metadata={"help": "Seed of the train/validation split of the sample (the notebook's split was unseeded)."}
     )
@@ -71,15 +72,17 @@ class DataArguments:
     validation_split: str = field(
         default="sample",
         metadata={
-            "help": "Validate each epoch on 'sample': --validation_fraction of the sampled train.tsv, like the notebook; "
-            "or on 'dev': the official dev.tsv, the whole sample then trains.",
+            "help": "Validate each epoch on 'sample': --validation_fraction of the sampled training rows, like the "
+            "notebook; or on 'dev': the data folder's official dev.tsv, the whole sample then trains. A --validation_file "
+            "or validation split is validated on whatever this says.",
             "choices": ["sample", "dev"],
         },
     )
-    text_column: str = field(default="review", metadata={"help": "Header name of the review column (GLUE: sentence)."})
-    label_column: str = field(
-        default="label", metadata={"help": "Header name of the label column; labels negative/positive or 0/1."}
-    )
+    ordinal_labels: bool = field(
+        default=False,
+        metadata={"help": "The labels are ordered, in id order (SST-5: very negative ... very positive): the reports "
+                  "add the share of errors that land on a neighbouring class."},
+    )  # fmt: skip
     padding: str = field(
         default="longest",
         metadata={
@@ -89,14 +92,16 @@ class DataArguments:
     )
 
     def __post_init__(self):
+        super().__post_init__()
         if not 0 < self.sample_fraction <= 1:
             raise ValueError(f"--sample_fraction {self.sample_fraction}: must be in (0, 1]")
         if not 0 < self.validation_fraction < 1:  # 1 would leave nothing to train on
             raise ValueError(f"--validation_fraction {self.validation_fraction}: must be in (0, 1)")
         if self.max_length < 3:  # [CLS] and [SEP] take two: at least one word
             raise ValueError(f"--max_length {self.max_length}: must be at least 3 (and at most the model's limit)")
-        if self.text_column == self.label_column:
-            raise ValueError(f"--text_column and --label_column are both '{self.text_column}': name two columns")
+        if self.validation_split == "dev" and not self.data_dir:
+            raise ValueError("--validation_split dev: validates on a data folder's dev.tsv; with --train_file pass "
+                             "--validation_file, with --dataset_name --validation_split_name")  # fmt: skip
         check_seed("sample_seed", self.sample_seed)
         check_seed("split_seed", self.split_seed)
 
@@ -105,6 +110,9 @@ class DataArguments:
 class FinetuneArguments(TrainingArguments):
     GPU_MODE_SETTINGS = ("bf16", "tf32", "optim", "logging_nan_inf_filter")  # what gpu_mode sets on a GPU
 
+    # TrainingArguments' label_names (the keys of the labels in a batch: always "labels" here) is left out of the
+    # command line, where --label_names names the data's classes (DataArguments).
+    label_names: list[str] | None = field(default=None, init=False)
     config: str = field(
         default="recipes/notebook.yaml",
         metadata={"help": "The recipe (YAML) the settings start from; flags given on the command line override it."},

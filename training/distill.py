@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from run_folder import DISTILLATION_FILE, write_atomic
+from sst_data import Data
 
 from .teacher import check_labels, check_same_split, teacher_logits
 from .trainer import OrderedEvaluationTrainer
-from .transfer import transfer_set
+from .transfer import TransferSet, transfer_set
 
 logger = logging.getLogger(__name__)
 TEACHER_LOGITS = "teacher_logits"  # the training split's column of the teacher's logits
@@ -54,14 +55,18 @@ class DistillationTrainer(OrderedEvaluationTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def student_train_split(splits: dict[str, datasets.Dataset], data_args, training_args) -> datasets.Dataset:
+def student_transfer(splits: dict[str, datasets.Dataset], data: Data, data_args, training_args) -> TransferSet:
+    """The teacher checked against the student's data (its labels, its training rows) and the transfer set taken and
+    leak-guarded: what may refuse the student, before its output folder is made."""
+    check_labels(training_args.teacher, data.label_names)
+    check_same_split(training_args.teacher, data_args)
+    return transfer_set(splits, data, data_args, training_args)
+
+
+def student_train_split(train: datasets.Dataset, transfer: TransferSet, training_args) -> datasets.Dataset:
     """The student's training rows: the training split (gold labels) and the transfer set (no label), each with the
     teacher's logits; `distillation.json` in the output folder says what it holds."""
-    train = splits["train"]
     teacher = training_args.teacher
-    check_labels(teacher, train.features["label"].names)
-    check_same_split(teacher, data_args)
-    transfer = transfer_set(splits, data_args, training_args)
     rows = datasets.concatenate_datasets([
         train.select_columns(["review", "label"]),
         datasets.Dataset.from_dict({"review": transfer.texts, "label": [NO_LABEL] * len(transfer.texts)},

@@ -1,60 +1,47 @@
 """The model and tokenizer a run trains: loaded safely (safetensors only, remote code only when asked), in fp32, as a
-classifier of SST-2's two labels, with the recipe's changes to it; and the checks that they fit the run."""
+classifier of the data's labels, with the recipe's changes to it; and the checks that they fit the run."""
 
 import logging
 from pathlib import Path
 
 import torch
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from errors import ProjectError
-from modeling import cls_only_refusal, dropout_overrides, freeze_word_embeddings, last_layer_cls_only
-from sst_data import LABEL_NAMES
+from modeling import (
+    HUB_UNREACHABLE,
+    check_model_source,
+    cls_only_refusal,
+    dropout_overrides,
+    freeze_word_embeddings,
+    last_layer_cls_only,
+)
 
-SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")  # one file, or shards
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
 logger = logging.getLogger(__name__)
 
 
-def check_model_source(name: str) -> None:
-    """Refuse in one line a model folder that is missing or lacks safetensors weights or a tokenizer: file checks only,
-    made before a run writes anything."""
-    folder = Path(name)
-    try:
-        validate_repo_id(name)
-    except HFValidationError:  # a path, not a Hub id: "folder not found" rather than blaming the Hub
-        if not folder.is_dir():
-            raise ProjectError(f"--model_name_or_path {name}: folder not found; pass a model folder or a Hub model id") from None
-    if folder.is_dir() and not any((folder / f).is_file() for f in SAFETENSORS_FILES):
-        raise ProjectError(
-            f"--model_name_or_path {name}: no model.safetensors; weights load from safetensors only "
-            "(a pickled pytorch_model.bin can run code): convert them with model.save_pretrained(folder)"
-        )
-    # A folder without a vocabulary still "loads", as an empty tokenizer mapping every word to [UNK].
-    if folder.is_dir() and not any((folder / f).is_file() for f in TOKENIZER_FILES):
-        raise ProjectError(
-            f"--model_name_or_path {name}: no tokenizer ({' or '.join(TOKENIZER_FILES)}); "
-            "pass a folder holding the tokenizer too (tokenizer.save_pretrained(folder))"
-        )
-
-
-def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout: float | None = None):
-    """The tokenizer and a classifier of `name` (a folder or Hub id) for SST-2's labels, in fp32; with `dropout`, that
-    probability in every dropout setting of its config."""
-    check_model_source(name)
+def load_model_and_tokenizer(name: str, label_names: list[str], trust_remote_code: bool = False,
+                             dropout: float | None = None):  # fmt: skip
+    """The tokenizer and a classifier of `name` (a folder or Hub id) for `label_names` (id order: config.json's
+    id2label, which pipeline() and the Hub's widget show), in fp32; with `dropout`, that probability in every dropout
+    setting of its config. A checkpoint that already is a classifier of another number of labels gets a new head."""
+    check_model_source(name)  # already made with the run's settings; again for those who load without (benchmarks)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
         overrides = {}
-        if dropout is not None:
-            config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
-            if not (overrides := dropout_overrides(config, dropout)):
-                raise ProjectError(f"--dropout: {name}'s config ({type(config).__name__}) has no dropout setting; drop the flag")
+        if dropout is not None and not (overrides := dropout_overrides(config, dropout)):
+            raise ProjectError(f"--dropout: {name}'s config ({type(config).__name__}) has no dropout setting; drop the flag")
+        classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
+        if classifier and config.num_labels != len(label_names):
+            logger.info("%s is a classifier of %d labels (%s): a new head of %d labels is trained", name, config.num_labels,
+                        ", ".join(map(str, config.id2label.values())), len(label_names))  # fmt: skip
         model = AutoModelForSequenceClassification.from_pretrained(
             name,
-            num_labels=len(LABEL_NAMES),
-            id2label=dict(enumerate(LABEL_NAMES)),
-            label2id={label: i for i, label in enumerate(LABEL_NAMES)},
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={label: i for i, label in enumerate(label_names)},
+            ignore_mismatched_sizes=classifier and config.num_labels != len(label_names),
             # transformers 5 keeps a checkpoint's stored dtype; train in fp32, mixed precision is the Trainer's job.
             dtype=torch.float32,
             use_safetensors=True,  # never unpickle a pytorch_model.bin: pickles can run code
@@ -71,10 +58,7 @@ def load_model_and_tokenizer(name: str, trust_remote_code: bool = False, dropout
     except OSError as err:
         if Path(name).is_dir():
             raise ProjectError(f"--model_name_or_path {name}: {str(err).splitlines()[0]}") from None
-        raise ProjectError(
-            f"--model_name_or_path {name}: no such folder, not in the local Hugging Face cache, and the Hub cannot be "
-            "reached; connect once to cache it, or pass a local model folder (config.json, tokenizer, model.safetensors)"
-        ) from None
+        raise ProjectError(f"--model_name_or_path {name}: {HUB_UNREACHABLE}") from None
     # The classification loss is a batch mean that ignores `num_items_in_batch`; the Trainer would otherwise scale
     # it up by the number of accumulation steps and devices (doubled gradients on 2 GPUs).
     model.accepts_loss_kwargs = False
@@ -104,10 +88,11 @@ def check_tokenizer(name: str, model, tokenizer, reviews: list[str]) -> None:
                                f"{len(reviews)} training reviews to {tokenizer.unk_token}; {fix}")  # fmt: skip
 
 
-def load_model(model_args, max_length: int):
-    """The run's model and tokenizer, checked against `max_length`, with the recipe's changes (the [CLS]-only last
-    layer, frozen word embeddings) made. Seed the run first: the new classification head is initialised here."""
-    model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path, model_args.trust_remote_code,
+def load_model(model_args, max_length: int, label_names: list[str]):
+    """The run's model and tokenizer for `label_names`, checked against `max_length`, with the recipe's changes (the
+    [CLS]-only last layer, frozen word embeddings) made. Seed the run first: the new classification head is initialised
+    here."""
+    model, tokenizer = load_model_and_tokenizer(model_args.model_name_or_path, label_names, model_args.trust_remote_code,
                                                 model_args.dropout)  # fmt: skip
     check_max_length(max_length, model, tokenizer)
     # Saved with the tokenizer: pipeline(..., truncation=True) and inference.predict then cut reviews like training.

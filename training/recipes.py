@@ -18,8 +18,7 @@ from huggingface_hub import get_token
 from transformers import HfArgumentParser
 
 from errors import ProjectError, one_line_errors
-from run_folder import RESULT_DEFINING
-from training_report import repo_id_of
+from sst_data import without_source
 
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
 
@@ -57,7 +56,7 @@ def read_recipe(path: str | Path, known: set[str], referred_by: Path | None = No
             raise ProjectError(f"--config {path}: unknown key '{key}'; keys are the flags of --help, without '--'")
         if value is None:
             raise ProjectError(f"--config {path}: {key}: no value; give one, or remove the line for the default")
-    return (read_recipe(path.parent / base, known, path) if base else {}) | recipe
+    return without_source(read_recipe(path.parent / base, known, path) if base else {}, set(recipe)) | recipe
 
 
 def as_flags(recipe: dict) -> list[str]:
@@ -86,6 +85,8 @@ def parse_args(argv: list[str] | None = None, description: str | None = None, tr
         raise ProjectError(f"launched as {launched} processes that did not join one group; "
                            "without GPUs pass --use_cpu so they train together over gloo")  # fmt: skip
     if training_args.push_to_hub or training_args.push_to_hub_dry_run or training_args.hub_model_id:
+        from training_report import repo_id_of  # here: the report's libraries load only for a run that pushes
+
         repo_id_of(training_args.output_dir, training_args.hub_model_id)  # before training, not after
     if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
         raise ProjectError("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
@@ -101,8 +102,8 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     config_parser.add_argument("--config", default=DEFAULT_RECIPE)
     config = config_parser.parse_known_args(argv)[0].config
     known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init} - {"config"}
-    recipe = read_recipe(config, known)
     on_command_line = given_flags(argv)
+    recipe = without_source(read_recipe(config, known), on_command_line)  # another source replaces the recipe's
 
     def where(message: str) -> str:
         """The message, naming the recipe when the flag it is about came from there (and each flag once: argparse
@@ -124,10 +125,11 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     parser = one_line_errors(
         HfArgumentParser(dataclass_types, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     )
+    flags = as_flags(recipe) + argv
     try:
-        *arguments, unknown = parser.parse_args_into_dataclasses(
-            as_flags(recipe) + argv, return_remaining_strings=True, look_for_args_file=False
-        )
+        # Unknown flags before the dataclasses are built: TrainingArguments' set-up imports seconds of transformers.
+        unknown = parser.parse_known_args(flags)[1]
+        arguments = None if unknown else parser.parse_args_into_dataclasses(flags, look_for_args_file=False)
     except (ProjectError, ValueError) as err:  # argparse's errors, and the dataclasses' own checks
         raise ProjectError(where(" ".join(str(err).split()))) from None
     if unknown:
@@ -136,7 +138,8 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
 
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.
-PATHS = {"config": "recipes", "data_dir": "data", "output_dir": "outputs", "teacher": "outputs", "transfer_file": "data"}
+PATHS = {"config": "recipes", "data_dir": "data", "train_file": "data", "validation_file": "data", "test_file": "data",
+         "output_dir": "outputs", "teacher": "outputs", "transfer_file": "data"}  # fmt: skip
 
 
 def portable(key: str, value: str) -> str:
@@ -156,6 +159,8 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     from the field's default; the settings gpu_mode chooses are left to it). Read from the arguments alone: building
     others would set up this process's devices again. Paths are made portable; the model is as given (a local folder:
     the card names it by its Hub id)."""
+    from run_folder import RESULT_DEFINING  # here: parse_args, above, needs neither the run folder nor the data library
+
     values = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     recipe = read_recipe(training_args.config, set(values))
     defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
@@ -165,7 +170,9 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     for key, value in values.items():
         reference = recipe.get(key, defaults.get(key))
         if key in PATHS and key != "config":
-            flags += [f"--{key}", portable(key, value)] if value else []  # a student's teacher, transfer file
+            flags += [f"--{key}", portable(key, value)] if value is not None else []
+        elif key == "dataset_name" and value is not None:
+            flags += [f"--{key}", portable("data_dir", value) if Path(value).exists() else value]
         elif key == "model_name_or_path" or key in RESULT_DEFINING and key not in chosen:
             comparable = key in recipe or reference is MISSING or is_scalar(reference) and is_scalar(value)
             if comparable and not same(value, reference):

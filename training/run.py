@@ -11,9 +11,17 @@ from datasets import Dataset
 from transformers import Trainer, set_seed
 
 from errors import Interrupted, ProjectError, stop_on_signals
-from inference import predictions_tsv, read_input
-from run_folder import combined, last_complete_checkpoint, mark_finished, prepare_output_dir, write_atomic
-from sst_data import LABEL_NAMES, tokenize_reviews, unlabelled_test
+from inference import Reviews, predictions_tsv
+from modeling import label_names
+from run_folder import (
+    claim_output_dir,
+    combined,
+    last_complete_checkpoint,
+    mark_finished,
+    prepare_output_dir,
+    write_atomic,
+)
+from sst_data import Data, describe, tokenize_reviews
 from training_report import (
     Split,
     card_inputs,
@@ -31,8 +39,8 @@ from training_report import (
 
 from .arguments import DistillationArguments
 from .data import load_splits, tokenize_splits
-from .distill import student_train_split
-from .model import check_model_source, check_tokenizer, load_model
+from .distill import student_train_split, student_transfer
+from .model import check_tokenizer, load_model
 from .recipes import reproduce_flags
 from .teacher import check_teacher
 from .trainer import build_trainer
@@ -52,6 +60,7 @@ class Run:
     splits: list[Split]  # the evaluated splits, in report order
     epochs: list[dict]  # the per-epoch table
     report: str  # evaluation.md
+    notebook: bool  # trained on the reference notebook's own train.tsv: its results compare with the notebook's
 
 
 def fit(trainer: Trainer, checkpoint: str | None, setup_runtime: float) -> dict:
@@ -82,36 +91,38 @@ def fit(trainer: Trainer, checkpoint: str | None, setup_runtime: float) -> dict:
     return metrics
 
 
-def evaluate_splits(trainer: Trainer, tokenized: dict[str, Dataset], splits: list[Split]) -> tuple[dict, dict]:
+def evaluate_splits(trainer: Trainer, tokenized: dict[str, Dataset], splits: list[Split], ordinal: bool = False) -> tuple[dict, dict]:
     """The final model on each split (validation: eval_*, then dev_* / test_*): the Trainer's metrics of each, and its
     scores with the confusion matrix; each split's confusion matrix and misclassified reviews are written as it goes."""
     results, evaluations = {}, {}
+    names = label_names(trainer.model.config)
     for split in splits:
         dataset = tokenized[split.prefix]
         output = trainer.predict(dataset, metric_key_prefix=split.prefix)
         trainer.log_metrics(split.prefix, output.metrics)
         results[split.prefix] = output.metrics
-        evaluations[split.prefix] = score(output.predictions, output.label_ids, LABEL_NAMES) | {
+        evaluations[split.prefix] = score(output.predictions, output.label_ids, names, ordinal) | {
             "loss": output.metrics[f"{split.prefix}_loss"]
         }
         if trainer.is_world_process_zero():
             write_split_evaluation(Path(trainer.args.output_dir), split, dataset["review"], output.predictions,
-                                   output.label_ids, evaluations[split.prefix], LABEL_NAMES)  # fmt: skip
+                                   output.label_ids, evaluations[split.prefix], names)  # fmt: skip
     return results, evaluations
 
 
-def predict_unlabelled(trainer: Trainer, data_args) -> None:
-    """GLUE's unlabelled test.tsv, when the data folder has one: predicted into GLUE's submission layout
-    (index<TAB>prediction), `test_predictions.tsv`."""
-    glue_test = unlabelled_test(data_args.data_dir, data_args.label_column)
-    if not glue_test:
+def predict_unlabelled(trainer: Trainer, data: Data, max_length: int) -> None:
+    """A test split without labels (GLUE's test.tsv, a test file or split without them): predicted into GLUE's
+    submission layout (index<TAB>prediction), `test_predictions.tsv`."""
+    if data.unlabelled is None:
         return
-    reviews = read_input(str(glue_test), data_args.text_column, data_args.label_column)
-    encoded = tokenize_reviews(Dataset.from_dict({"review": reviews.texts}), trainer.processing_class, data_args.max_length)
+    texts = data.unlabelled["review"]
+    encoded = tokenize_reviews(Dataset.from_dict({"review": texts}), trainer.processing_class, max_length)
     logits = trainer.predict(encoded.remove_columns("review")).predictions
     if trainer.is_world_process_zero():
-        write_atomic(Path(trainer.args.output_dir) / "test_predictions.tsv", predictions_tsv(reviews, logits, LABEL_NAMES))
-        logger.info("%s: %d unlabelled reviews predicted, in test_predictions.tsv", glue_test, len(reviews.texts))
+        reviews = Reviews(data.where["test"], texts, None, data.unlabelled["index"])
+        write_atomic(Path(trainer.args.output_dir) / "test_predictions.tsv",
+                     predictions_tsv(reviews, logits, label_names(trainer.model.config)))  # fmt: skip
+        logger.info("%s: %d unlabelled reviews predicted, in test_predictions.tsv", data.where["test"], len(texts))
 
 
 def write_reports(trainer: Trainer, model_args, data_args, results: dict, evaluations: dict, splits: list[Split]) -> Run:
@@ -119,20 +130,22 @@ def write_reports(trainer: Trainer, model_args, data_args, results: dict, evalua
     marks the run finished, last (main process only: the others return the same Run without writing)."""
     output_dir = Path(trainer.args.output_dir)
     rows = epoch_table(trainer.state.log_history)
+    source = describe(data_args)
     report = None
     if trainer.is_world_process_zero():
+        names = label_names(trainer.model.config)
         write_epoch_table(rows, output_dir)
-        plot_epochs(rows, output_dir / "training_curves.png")
-        report = write_evaluation_report(evaluations, {s.prefix: s for s in splits}, LABEL_NAMES, output_dir)
+        plot_epochs(rows, output_dir / "training_curves.png", notebook=source["notebook"])
+        report = write_evaluation_report(evaluations, {s.prefix: s for s in splits}, names, output_dir)
         flags = reproduce_flags(model_args, data_args, trainer.args)
         card = card_inputs(model_args, data_args, trainer.args, trainer.state, combined(results), splits, to_markdown(rows),
-                           flags)  # fmt: skip
+                           flags, names, source)  # fmt: skip
         write_model_card(output_dir, **card)
         for split, metrics in results.items():
             trainer.save_metrics(split, metrics, combined=False)
         trainer.save_state()
         mark_finished(output_dir, results)
-    return Run(output_dir, results, evaluations, splits, rows, report)
+    return Run(output_dir, results, evaluations, splits, rows, report, source["notebook"])
 
 
 @dataclass
@@ -143,33 +156,38 @@ class Setup:
     checkpoint: str | None
     tokenized: dict[str, Dataset]
     splits: list[Split]  # the evaluated splits, in report order
+    data: Data  # the checked source: its label names, where each split came from, a test split to predict
     runtime: float  # seconds: arguments, output folder, data, tokenization, model
 
 
 def setup(model_args, data_args, training_args, validation_only: bool = False) -> Setup:
     """The output folder (start, resume its own unfinished run, or refuse in one line, before anything loads), the
-    data, the model and the Trainer. `validation_only`: leave the official dev and test splits out (neither tokenized
-    nor scored), as a hyperparameter search must."""
+    data, the model, the folder made once they have loaded, and the Trainer. `validation_only`: leave the official dev
+    and test splits out (neither tokenized nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
-    check_model_source(model_args.model_name_or_path)  # a missing model leaves no folder behind
     student = isinstance(training_args, DistillationArguments)
     if student:
-        check_teacher(training_args.teacher)  # likewise a missing or unfinished teacher
+        check_teacher(training_args.teacher)  # a missing or unfinished teacher, before its model counts in the settings
+    main_process = training_args.process_index == 0
     with training_args.main_process_first(local=False, desc="output folder check"):
-        checkpoint = prepare_output_dir(model_args, data_args, training_args, training_args.process_index == 0)
-    splits = load_splits(data_args)
-    if student:  # its training rows: the gold ones, its transfer set's, and the teacher's logits over both
-        splits["train"] = student_train_split(splits, data_args, training_args)
+        checkpoint, settings = prepare_output_dir(model_args, data_args, training_args, main_process)
+    splits, data = load_splits(data_args)
+    if student:  # the teacher checked against the data, the transfer set taken and leak-guarded: before the folder is made
+        transfer = student_transfer(splits, data, data_args, training_args)
     if validation_only:
-        splits = {name: data for name, data in splits.items() if name in ("train", "eval")}
+        splits = {name: split for name, split in splits.items() if name in ("train", "eval")}
     set_seed(training_args.seed)  # the new classification head's initialisation
-    model, tokenizer = load_model(model_args, data_args.max_length)
+    model, tokenizer = load_model(model_args, data_args.max_length, data.label_names)
     check_tokenizer(model_args.model_name_or_path, model, tokenizer, splits["train"]["review"][:SAMPLE_FOR_CHECKS])
+    with training_args.main_process_first(local=False, desc="output folder"):  # a refused run leaves no folder
+        claim_output_dir(settings, training_args, main_process)
+    if student:  # its training rows: the gold ones, its transfer set's, and the teacher's logits over both
+        splits["train"] = student_train_split(splits["train"], transfer, training_args)
     tokenized = tokenize_splits(splits, tokenizer, data_args, training_args)
     trainer = build_trainer(model, tokenizer, tokenized, data_args, training_args)
-    names = split_names(data_args.validation_fraction, data_args.validation_split)
+    names = split_names(data_args.validation_fraction, data_args.validation_split, describe(data_args), data.where)
     evaluated = [names[prefix] for prefix in tokenized if prefix != "train"]
-    return Setup(trainer, checkpoint, tokenized, evaluated, time.perf_counter() - started)
+    return Setup(trainer, checkpoint, tokenized, evaluated, data, time.perf_counter() - started)
 
 
 def train(model_args, data_args, training_args, validation_only: bool = False) -> Run:
@@ -179,7 +197,7 @@ def train(model_args, data_args, training_args, validation_only: bool = False) -
     no test predictions."""
     run = setup(model_args, data_args, training_args, validation_only)
     train_metrics = fit(run.trainer, run.checkpoint, run.runtime)
-    results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits)
+    results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits, data_args.ordinal_labels)
     if not validation_only:
-        predict_unlabelled(run.trainer, data_args)
+        predict_unlabelled(run.trainer, run.data, data_args.max_length)
     return write_reports(run.trainer, model_args, data_args, {"train": train_metrics} | results, evaluations, run.splits)

@@ -12,9 +12,10 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from errors import ProjectError
 from inference import InferenceError, check_finished_run
+from modeling import label_names
 from run_folder import SETTINGS_FILE, read_settings, write_atomic
 from run_folder.settings import model_identity, settings_differences
-from sst_data import data_fingerprint
+from sst_data import source_fingerprint
 
 logger = logging.getLogger(__name__)
 CACHE_FOLDER = "teacher_logits"  # in the teacher's run folder: one JSON file per max length
@@ -33,9 +34,9 @@ def check_teacher(folder: str) -> Path:
 
 
 def check_labels(folder: str, student_labels: list[str]) -> None:
-    """The teacher's labels (its config's id2label, in order) must be the student's: its logits are read by index."""
-    config = AutoConfig.from_pretrained(folder)
-    teacher_labels = [config.id2label[i] for i in range(len(config.id2label))]
+    """The teacher's labels (its config's id2label, in id order) must be the student's data's label set, names and
+    order: its logits are read by index."""
+    teacher_labels = label_names(AutoConfig.from_pretrained(folder))
     if teacher_labels != list(student_labels):
         raise ProjectError(f"--teacher {folder}: its labels {teacher_labels} are not the student's {list(student_labels)} "
                            "(names and order); distil from a teacher trained on the same label set")  # fmt: skip
@@ -45,7 +46,7 @@ def check_same_split(folder: str, data_args) -> None:
     """The teacher must have trained on the student's data, sampled and split alike: a teacher that trained on the
     student's validation rows would pass their labels on through its logits."""
     recorded = read_settings(Path(folder) / SETTINGS_FILE)
-    current = {"data_sha256": data_fingerprint(data_args.data_dir)} | {key: getattr(data_args, key) for key in SPLIT_SETTINGS}
+    current = {"data_sha256": source_fingerprint(data_args)} | {key: getattr(data_args, key) for key in SPLIT_SETTINGS}
     if differences := settings_differences({key: recorded.get(key) for key in current}, current):
         raise ProjectError(f"--teacher {folder}: trained on other rows than the student's ({', '.join(differences)}), "
                            "maybe on the student's validation rows; distil from a teacher run with the student's data "

@@ -1,11 +1,12 @@
 """The Trainer a run uses: transformers' own, with the notebook recipe's collator, metrics and per-epoch timing."""
 
 import copy
+import functools
 
 from torch.utils.data import SequentialSampler
 from transformers import DataCollatorWithPadding, Trainer
 
-from sst_data import LABEL_NAMES
+from modeling import label_names
 from training_report import EpochTimer, score
 
 from .arguments import DistillationArguments
@@ -19,10 +20,10 @@ class OrderedEvaluationTrainer(Trainer):
         return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None  # >1: accelerate shards in order
 
 
-def compute_metrics(eval_pred) -> dict:
+def compute_metrics(eval_pred, label_names: list[str], ordinal: bool = False) -> dict:
     """The per-epoch validation's scores: scalars only (the confusion matrix would break log_metrics and tensorboard;
     the report files hold it). `samples` counts the rows scored after gathering from every process."""
-    scores = score(eval_pred.predictions, eval_pred.label_ids, LABEL_NAMES)
+    scores = score(eval_pred.predictions, eval_pred.label_ids, label_names, ordinal)
     return {key: value for key, value in scores.items() if key != "confusion_matrix"}
 
 
@@ -49,6 +50,7 @@ def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -
         eval_dataset=tokenized["eval"],
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer, padding=data_args.padding, max_length=data_args.max_length),
-        compute_metrics=compute_metrics,
+        compute_metrics=functools.partial(compute_metrics, label_names=label_names(model.config),
+                                          ordinal=data_args.ordinal_labels),
         callbacks=[EpochTimer()],
     )

@@ -1,4 +1,4 @@
-"""A student's transfer set: the texts its teacher labels beside the training rows. From the train.tsv rows the
+"""A student's transfer set: the texts its teacher labels beside the training rows. From the training rows the
 notebook's sample leaves out, a file of texts, and rule augmentation of the training texts (Tang et al. 2019,
 "Distilling Task-Specific Knowledge from BERT into Simple Neural Networks"); deduplicated, and guarded against leaks
 into the splits a run is scored on."""
@@ -11,7 +11,7 @@ import datasets
 
 from errors import ProjectError
 from inference import read_input
-from sst_data import SSTDataError, load_sst2, notebook_sample, train_rows
+from sst_data import Data, SSTDataError, describe, notebook_sample
 
 logger = logging.getLogger(__name__)
 # Tang et al.'s probabilities: a word masked, a word replaced (they draw a word of the same part of speech; here any
@@ -36,15 +36,16 @@ class TransferSet:
                 "used": len(self.texts), "sources": self.sources, "leaks_by_split": self.leaks}  # fmt: skip
 
 
-def unused_sample(data_args) -> list[str]:
-    """The train.tsv rows the notebook's sample (`df.sample(frac, random_state)`) leaves out, in file order."""
-    train = load_sst2(data_args.data_dir, text_column=data_args.text_column, label_column=data_args.label_column)["train"]
-    rows = train.add_column("row", range(len(train)))
-    sampled = set(notebook_sample(rows, data_args.sample_fraction, data_args.sample_seed)["row"])
+def unused_sample(data: Data, data_args) -> list[str]:
+    """The training rows the notebook's sample (`df.sample(frac, random_state)`) leaves out, in file order: of
+    train.tsv, a --train_file or a --dataset_name's training split alike, each sampled by --sample_fraction."""
+    train = data.splits["train"]
+    sampled = set(notebook_sample(train.add_column("row", range(len(train))), data_args.sample_fraction,
+                                  data_args.sample_seed)["row"])  # fmt: skip
     unused = [text for row, text in enumerate(train["review"]) if row not in sampled]
     if not unused:
         raise ProjectError(f"--transfer unused_sample: --sample_fraction {data_args.sample_fraction} leaves no row of "
-                           f"{data_args.data_dir}/train.tsv out; lower it or pass --transfer none")  # fmt: skip
+                           f"{data.where['train']} out; lower it or pass --transfer none")  # fmt: skip
     return unused
 
 
@@ -81,12 +82,13 @@ def normalized(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def transfer_set(splits: dict[str, datasets.Dataset], data_args, training_args) -> TransferSet:
+def transfer_set(splits: dict[str, datasets.Dataset], data: Data, data_args, training_args) -> TransferSet:
     """The transfer texts the arguments ask for, each once, none equal to a training text; those equal to a text of
-    an evaluated split (validation, dev, test), or contained in one when train.tsv holds phrases, dropped and counted."""
+    an evaluated split (validation, dev, test), or contained in one when the training rows are phrases, dropped and
+    counted."""
     sources = {}
     if training_args.transfer == "unused_sample":
-        sources["unused_sample"] = unused_sample(data_args)
+        sources["unused_sample"] = unused_sample(data, data_args)
     if training_args.transfer_file:
         sources["transfer_file"] = file_texts(training_args.transfer_file, data_args)
     if training_args.augment_copies:
@@ -94,7 +96,7 @@ def transfer_set(splits: dict[str, datasets.Dataset], data_args, training_args) 
     result = TransferSet([], {name: len(texts) for name, texts in sources.items()})
     seen = {normalized(text) for text in splits["train"]["review"]}
     evaluated = {name: [normalized(text) for text in data["review"]] for name, data in splits.items() if name != "train"}
-    phrases = train_rows(data_args.data_dir) == "phrases"
+    phrases = describe(data_args)["rows"] == "phrases"
     # Phrases are fragments of sentences: one contained in an evaluated sentence leaks part of it. "\0" never occurs in
     # a text, so a substring of the joined texts is a substring of one of them.
     haystacks = {name: "\0".join(texts) if phrases else set(texts) for name, texts in evaluated.items()}

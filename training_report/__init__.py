@@ -3,6 +3,7 @@ split, the Hub model card, a seed study's summary; and the push of a finished ru
 
 from .epochs import NOTEBOOK_ACCURACY, EpochTimer, epoch_table, run_training_loss, to_markdown, write_epoch_table
 from .evaluation import (
+    class_key,
     cross_entropy,
     evaluation_markdown,
     probabilities,
@@ -21,6 +22,7 @@ __all__ = [
     "PushError",
     "Split",
     "card_inputs",
+    "class_key",
     "cross_entropy",
     "epoch_table",
     "evaluation_markdown",

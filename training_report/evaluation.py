@@ -24,11 +24,18 @@ def classification():
     return evaluate.load(CLASSIFICATION)
 
 
-def score(logits, references, label_names: list[str]) -> dict:
+def class_key(name: str) -> str:
+    """A label's name as it appears in metric keys (`f1_very_negative`): words joined by '_'."""
+    return "_".join(str(name).split())
+
+
+def score(logits, references, label_names: list[str], ordinal: bool = False) -> dict:
     """The metric module's scores of `logits` (one row per review) against the gold label ids `references`: accuracy,
-    per-class precision / recall / F1, macro-F1, the confusion matrix, and `samples`, the rows scored."""
+    per-class precision / recall / F1 / support, macro- and weighted-F1, the confusion matrix, with `ordinal` labels the
+    share of errors on a neighbouring class, and `samples`, the rows scored."""
     predictions = np.asarray(logits).argmax(-1)
-    scores = classification().compute(predictions=predictions, references=references, label_names=label_names)
+    scores = classification().compute(predictions=predictions, references=references,
+                                      label_names=[class_key(name) for name in label_names], ordinal=ordinal)  # fmt: skip
     return scores | {"samples": len(references)}
 
 
@@ -69,20 +76,25 @@ def write_split_evaluation(output_dir, split: Split, reviews: list[str], logits,
 
 
 def evaluation_markdown(results: dict[str, dict], splits: dict[str, Split], label_names: list[str]) -> str:
-    """One row per split (reviews, loss, accuracy, macro-F1, per-class P/R/F1), then each confusion matrix, in the
-    order of `splits`. `results[prefix]` holds the metric module's scores plus `loss` and `samples`."""
+    """One row per split (reviews, loss, accuracy, macro- and weighted-F1, and for ordered labels the share of errors
+    on a neighbouring class), then each split's per-class table and confusion matrix, in the order of `splits`.
+    `results[prefix]` holds the metric module's scores plus `loss` and `samples`."""
     results = {prefix: results[prefix] for prefix in splits if prefix in results}
-    per_class = [f"{kind} {name}" for name in label_names for kind in ("Precision", "Recall", "F1")]
+    ordinal = any("neighbour_errors" in r for r in results.values())
     out = io.StringIO()
-    out.write("| Split | Reviews | Loss | Accuracy | Macro-F1 | " + " | ".join(per_class) + " |\n")
-    out.write("| --- |" + " ---: |" * (4 + len(per_class)) + "\n")
+    out.write("| Split | Reviews | Loss | Accuracy | Macro-F1 | Weighted-F1 |" + " Errors on a neighbour |" * ordinal + "\n")
+    out.write("| --- |" + " ---: |" * (5 + ordinal) + "\n")
     for prefix, r in results.items():
-        cells = [f"{r[f'{kind}_{name}']:.4f}" for name in label_names for kind in ("precision", "recall", "f1")]
-        out.write(
-            f"| {splits[prefix].title} | {r['samples']} | {r['loss']:.4f} | {r['accuracy']:.4f} "
-            f"| {r['macro_f1']:.4f} | " + " | ".join(cells) + " |\n"
-        )
+        neighbour = f" {r['neighbour_errors']:.4f} |" if ordinal else ""
+        out.write(f"| {splits[prefix].title} | {r['samples']} | {r['loss']:.4f} | {r['accuracy']:.4f} "
+                  f"| {r['macro_f1']:.4f} | {r['weighted_f1']:.4f} |{neighbour}\n")  # fmt: skip
     for prefix, r in results.items():
+        out.write(f"\nPer class, {splits[prefix].title}\n\n| Class | Precision | Recall | F1 | Support |\n")
+        out.write("| --- | ---: | ---: | ---: | ---: |\n")
+        for name in label_names:
+            key = class_key(name)
+            out.write(f"| {name} | {r[f'precision_{key}']:.4f} | {r[f'recall_{key}']:.4f} | {r[f'f1_{key}']:.4f} "
+                      f"| {r[f'support_{key}']} |\n")  # fmt: skip
         out.write(f"\nConfusion matrix, {splits[prefix].title} (rows: gold, columns: predicted)\n\n")
         out.write("| gold \\ predicted | " + " | ".join(label_names) + " |\n")
         out.write("| --- |" + " ---: |" * len(label_names) + "\n")

@@ -18,12 +18,16 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_fr
 from huggingface_hub.utils import HFValidationError
 
 from run_folder import CARD_INPUTS, DISTILLATION_FILE, write_atomic
-from sst_data import train_rows
+from sst_data import LABEL_NAMES
 
 from .epochs import NOTEBOOK_ACCURACY
-from .splits import HUB_DATASET, Split
+from .evaluation import class_key
+from .splits import SST, Split
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
+# What the card of a run finished before issue 28 (SST-2 folders only) lacks, at the value it had.
+OLDER_CARDS = {"label_names": LABEL_NAMES, "per_class": [],
+               "source": {"kind": "folder", "notebook": False, "hub_dataset": "stanfordnlp/sst2", "files": {}, "dataset": None}}
 LIBRARIES = ["torch", "transformers", "datasets", "evaluate", "accelerate", "huggingface_hub"]
 
 
@@ -116,9 +120,10 @@ def command(flags: list[str], world_size: int, model_name: str, script: str = "r
 
 
 def card_inputs(model_args, data_args, training_args, state, results: dict, splits: list[Split], epoch_table: str,
-                flags: list[str]) -> dict:  # fmt: skip
+                flags: list[str], label_names: list[str], source: dict) -> dict:  # fmt: skip
     """Everything the card says of a run, JSON-serializable: `state` the Trainer's at the end, `results` as in
-    all_results.json, `splits` the evaluated ones in report order, `flags` the settings that reproduce it."""
+    all_results.json, `splits` the evaluated ones in report order, `flags` the settings that reproduce it,
+    `label_names` the classes in id order, `source` sst_data.describe's record of the data."""
     card = base_model_card(model_args.model_name_or_path)
     trained = trained_for(training_args, state, results["train_samples"])
     base_model = base_model_id(model_args.model_name_or_path, card)
@@ -131,8 +136,11 @@ def card_inputs(model_args, data_args, training_args, state, results: dict, spli
         "base_model": base_model,
         "base_name": base_name,
         "license": (card.data.get("license") if card else None) or "unknown",  # the fine-tune inherits the base's
-        "data": asdict(data_args) | {"data_dir": flags[flags.index("--data_dir") + 1]},  # as the command names it
-        "rows": train_rows(data_args.data_dir),  # what a row of train.tsv is: sentences, phrases, or unknown
+        "data": asdict(data_args) | {flag[2:]: flags[i + 1] for i, flag in enumerate(flags)  # paths as the command names them
+                                     if flag in ("--data_dir", "--train_file", "--validation_file", "--test_file", "--dataset_name")},
+        "source": source,  # its files and their sha256 (or the dataset), what a row is, the notebook's or not
+        "label_names": label_names,
+        "per_class": per_class(results, splits, label_names),
         "trained": trained,
         "results": results,
         "splits": [asdict(split) for split in splits],
@@ -145,10 +153,22 @@ def card_inputs(model_args, data_args, training_args, state, results: dict, spli
     }
 
 
+def per_class(results: dict, splits: list[Split], label_names: list[str]) -> list[dict]:
+    """Each class's F1 on each evaluated split, and its support on the first, for the card's per-class table."""
+    rows = []
+    for name in label_names:
+        key = class_key(name)
+        rows.append({"name": name, "support": results.get(f"{splits[0].prefix}_support_{key}"),
+                     "f1": [results.get(f"{split.prefix}_f1_{key}") for split in splits]})  # fmt: skip
+    return rows
+
+
 def render_model_card(output_dir: Path, study: dict | None = None) -> str:
     """The card of the run in `output_dir`, from its stored inputs; with `study` (`study_card`), its seed study too."""
     inputs = json.loads((Path(output_dir) / CARD_INPUTS).read_text(encoding="utf-8"))
+    inputs = OLDER_CARDS | {"source": OLDER_CARDS["source"] | {"rows": inputs.get("rows")}} | inputs
     splits = [Split(**split) for split in inputs["splits"]]
+    hub = inputs["source"]["hub_dataset"]
     card_data = ModelCardData(
         model_name=inputs["model_name"],
         base_model=inputs["base_model"],
@@ -156,13 +176,13 @@ def render_model_card(output_dir: Path, study: dict | None = None) -> str:
         language="en",
         library_name="transformers",
         pipeline_tag="text-classification",
-        datasets=[HUB_DATASET],
-        metrics=["accuracy"],
-        tags=["text-classification", "sentiment-analysis", "sst2"],
+        datasets=[hub] if hub else None,
+        metrics=["accuracy", "f1"],
+        tags=["text-classification", *(["sentiment-analysis", hub.split("/")[1]] if hub in SST else [])],
         eval_results=[
             EvalResult(
                 task_type="text-classification",
-                task_name="Sentiment analysis",
+                task_name="Sentiment analysis" if hub in SST else "Text classification",
                 dataset_type=split.hub_dataset,
                 dataset_name=split.hub_dataset_name,
                 dataset_split=split.hub_split,
@@ -173,7 +193,7 @@ def render_model_card(output_dir: Path, study: dict | None = None) -> str:
         ],
     )
     context = inputs | {"splits": splits, "study": study, "notebook_accuracy": NOTEBOOK_ACCURACY[-1],
-                        "notebook_epochs": len(NOTEBOOK_ACCURACY)}  # fmt: skip
+                        "notebook_epochs": len(NOTEBOOK_ACCURACY), "sst": SST.get(hub)}  # fmt: skip
     return str(ModelCard.from_template(card_data, template_path=str(TEMPLATE), **context))
 
 

@@ -13,13 +13,13 @@ from run_folder import write_atomic
 from .epochs import NOTEBOOK_ACCURACY
 
 
-def plot_epochs(rows: list[dict], path) -> None:
-    save_figure(epochs_figure(rows), path)
+def plot_epochs(rows: list[dict], path, notebook: bool = True) -> None:
+    save_figure(epochs_figure(rows, notebook), path)
 
 
-def epochs_figure(rows: list[dict]):
-    """Training/validation loss and validation accuracy per epoch, the notebook's accuracy for reference.
-    A series the run did not log (no validation with `--eval_strategy no`) is left out, not drawn empty."""
+def epochs_figure(rows: list[dict], notebook: bool = True):
+    """Training/validation loss and validation accuracy per epoch, and, on the notebook's data, the notebook's accuracy
+    for reference. A series the run did not log (no validation with `--eval_strategy no`) is left out, not drawn empty."""
     epochs = [r["epoch"] for r in rows]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for key, label in (("training_loss", "training"), ("validation_loss", "validation")):
@@ -30,8 +30,9 @@ def epochs_figure(rows: list[dict]):
     below(loss_ax)
     if any(r["accuracy"] is not None for r in rows):
         acc_ax.plot(epochs, [r["accuracy"] for r in rows], "o-", label="this run")
-    reference = NOTEBOOK_ACCURACY[: len(epochs)]
-    acc_ax.plot(epochs[: len(reference)], reference, "s--", color="grey", label="notebook (DistilBERT)")
+    if notebook:
+        reference = NOTEBOOK_ACCURACY[: len(epochs)]
+        acc_ax.plot(epochs[: len(reference)], reference, "s--", color="grey", label="notebook (DistilBERT)")
     acc_ax.set(title="Validation accuracy", xlabel="epoch", ylabel="accuracy", xticks=epochs)
     below(acc_ax)
     return fig
@@ -48,11 +49,15 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], title
 
 def confusion_figure(matrix: list[list[int]], label_names: list[str], title: str):
     """Counts per (gold, predicted) pair, rows gold and columns predicted (scikit-learn's display), under the title
-    wrapped to the figure's width: a split's title and its accuracy run past 4.5 inches on one line."""
-    fig, ax = plt.subplots(figsize=(4.5, 4), constrained_layout=True)
-    display = ConfusionMatrixDisplay(np.array(matrix), display_labels=label_names)
-    display.plot(ax=ax, cmap="Blues", colorbar=False, values_format="d", text_kw={"fontsize": 14})
-    ax.set(xlabel="predicted", ylabel="gold", title=textwrap.fill(title, 48))
+    wrapped to the figure's width: a split's title and its accuracy run past 4.5 inches on one line. The figure grows
+    with the classes, long names wrap onto lines of their own, and counts shrink to fit their cells."""
+    classes = len(label_names)
+    side = max(4.5, 1.1 * classes + 1.5)
+    fig, ax = plt.subplots(figsize=(side, side - 0.5), constrained_layout=True)
+    names = [textwrap.fill(str(name), 10) for name in label_names]
+    display = ConfusionMatrixDisplay(np.array(matrix), display_labels=names)
+    display.plot(ax=ax, cmap="Blues", colorbar=False, values_format="d", text_kw={"fontsize": 14 if classes <= 3 else 11})
+    ax.set(xlabel="predicted", ylabel="gold", title=textwrap.fill(title, int(side * 10.5)))
     return fig
 
 

@@ -25,6 +25,7 @@ from run_folder import write_atomic
 
 from .epochs import NOTEBOOK_ACCURACY
 from .plots import plt, save_figure
+from .study import against_the_notebook, interval
 
 SEARCH_FILES = ("search.json", "search.md", "trials.csv", "expected_best.png", "importances.png", "slice.png")
 CONFIDENCE = 0.95
@@ -94,16 +95,19 @@ def where_the_notebook_falls(curve: dict, confirmation: dict | None) -> str:
             f"trial{'s' * (reached > 1)}"
         )
     if confirmation:
-        accuracy = confirmation["metrics"]["eval_accuracy"]
-        low, high = accuracy["ci95"]
-        side = "above" if target > high else "below" if target < low else "inside"
-        text += f", and {side} the 95% interval of the winner's confirmed validation mean ({low:.4f}–{high:.4f})"
+        text += f"; over the winner's confirming runs, {against_the_notebook(confirmation['metrics']['eval_accuracy'])}"
     return text
 
 
+def metric_name(metric: str) -> str:
+    """`eval_macro_f1` as the reports say it: macro-F1."""
+    return {"eval_accuracy": "accuracy", "eval_macro_f1": "macro-F1"}.get(metric, metric)
+
+
 def verdict(
-    trials: list[dict], curve: dict, best: dict, confirmation: dict | None, baseline: dict | None, model: str
-) -> str:
+    trials: list[dict], curve: dict, best: dict, confirmation: dict | None, baseline: dict | None, model: str,
+    metric: str = "eval_accuracy", notebook: bool = True,
+) -> str:  # fmt: skip
     k = len(curve["n"])
     quoted = [n for n in (1, 5, k) if n <= k]
     parts = [
@@ -111,18 +115,18 @@ def verdict(
         for n in dict.fromkeys(quoted)
     ]
     text = (
-        f"Verdict: over {k} complete trials of {model}, the expected best validation accuracy after "
+        f"Verdict: over {k} complete trials of {model}, the expected best validation {metric_name(metric)} after "
         f"{'; after '.join(parts)} (95% bootstrap band). The best trial, {best['number']}, scored {best['value']:.4f}"
     )
     if confirmation:
-        accuracy = confirmation["metrics"]["eval_accuracy"]
+        accuracy = confirmation["metrics"][metric]
         seeds = len(accuracy["values"])
         curse = best["value"] - accuracy["mean"]
         text += (
             f"; confirmed over {seeds} seeds (each its own split or sample, batch order and initialisation) its "
             f"configuration gives {accuracy['mean']:.4f} ± {accuracy['std']:.4f} on validation"
         )
-        for key, title in (("dev_accuracy", "dev"), ("test_accuracy", "test")):
+        for key, title in ((metric.replace("eval_", "dev_"), "dev"), (metric.replace("eval_", "test_"), "test")):
             if key in confirmation["metrics"]:
                 text += f", {confirmation['metrics'][key]['mean']:.4f} ± {confirmation['metrics'][key]['std']:.4f} on {title}"
         if curse >= 0:
@@ -137,24 +141,23 @@ def verdict(
             f" on validation"
         )
         if confirmation:
-            text += f", {confirmation['metrics']['eval_accuracy']['mean'] - baseline['mean']:+.4f} for the tuning"
+            text += f", {confirmation['metrics'][metric]['mean'] - baseline['mean']:+.4f} for the tuning"
+    if not notebook or metric != "eval_accuracy":  # the notebook's one number is an accuracy on its own data
+        return text + "."
     return text + f". Where the notebook stands: {where_the_notebook_falls(curve, confirmation)}."
 
 
-def plot_expected_best(curve: dict, confirmation: dict | None, baseline: dict | None, sampler: str, path: Path) -> None:
+def plot_expected_best(curve: dict, confirmation: dict | None, baseline: dict | None, sampler: str, path: Path,
+                       metric: str = "eval_accuracy", notebook: bool = True) -> None:  # fmt: skip
     n = np.array(curve["n"])
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     ax.plot(n, curve["mean"], "o-", color="tab:blue", ms=3, label="expected best after n trials")
     ax.fill_between(
         n, curve["lower"], curve["upper"], color="tab:blue", alpha=0.2, label=f"{CONFIDENCE:.0%} bootstrap band"
     )
-    ax.axhline(
-        NOTEBOOK_ACCURACY[-1],
-        color="black",
-        ls="--",
-        lw=1,
-        label=f"notebook {NOTEBOOK_ACCURACY[-1]:.3f} (DistilBERT, one run)",
-    )
+    if notebook and metric == "eval_accuracy":
+        ax.axhline(NOTEBOOK_ACCURACY[-1], color="black", ls="--", lw=1,
+                   label=f"notebook {NOTEBOOK_ACCURACY[-1]:.3f} (DistilBERT, one run)")  # fmt: skip
     if baseline:
         ax.axhline(
             baseline["mean"],
@@ -175,7 +178,7 @@ def plot_expected_best(curve: dict, confirmation: dict | None, baseline: dict | 
             color="tab:green",
         )
     if confirmation:
-        accuracy = confirmation["metrics"]["eval_accuracy"]
+        accuracy = confirmation["metrics"][metric]
         ax.errorbar(
             [n[-1]],
             [accuracy["mean"]],
@@ -186,9 +189,9 @@ def plot_expected_best(curve: dict, confirmation: dict | None, baseline: dict | 
             label=f"winner confirmed: mean ± std over {len(accuracy['values'])} seeds",
         )
     ax.set(
-        title=f"Expected best validation accuracy ({len(n)} trials, {sampler})",
+        title=f"Expected best validation {metric_name(metric)} ({len(n)} trials, {sampler})",
         xlabel="trials (n)",
-        ylabel="validation accuracy",
+        ylabel=f"validation {metric_name(metric)}",
     )
     if len(n) > 20:
         ax.set_xscale("log")
@@ -263,7 +266,7 @@ def search_markdown(record: dict, params: list[str]) -> str:
         f"Trials were scored on {record['selected_on']} ({record['metric']}, {record['direction']}d); "
         f"{record['hygiene']}\n\n"
     )
-    out.write("## Expected best validation accuracy after n trials\n\n")
+    out.write(f"## Expected best validation {metric_name(record['metric'])} after n trials\n\n")
     out.write(f"Dodge et al. 2019's estimator over the {k} complete trials; band: {curve['band']}.\n\n")
     out.write("| n | expected best | band low | band high |\n| ---: | ---: | ---: | ---: |\n")
     for n in budgets(k):
@@ -283,8 +286,7 @@ def search_markdown(record: dict, params: list[str]) -> str:
             if key in confirmation["metrics"]:
                 s = confirmation["metrics"][key]
                 out.write(
-                    f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | "
-                    f"{s['ci95'][0]:.4f}–{s['ci95'][1]:.4f} |\n"
+                    f"| {key} | {s['mean']:.4f} ± {s['std']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {interval(s)} |\n"
                 )
         for note in record.get("confirmation_notes", []):
             out.write(f"\n{note}\n")
@@ -333,6 +335,7 @@ def write_search_report(
     hygiene: str,
     model: str,
     confirmation_notes: list[str] = (),
+    notebook: bool = True,
 ) -> dict:
     """Every file of the report (SEARCH_FILES) in `output_dir`, search.json last; returns its record. `trials`: each
     trial as {number, state, params, value, run, note}; `study`: the Optuna study, for its importance and slice plots."""
@@ -363,9 +366,9 @@ def write_search_report(
         "importances": importances,
         "plot_notes": plot_notes,
     }
-    record["verdict"] = verdict(trials, curve, best, confirmation, baseline, model)
+    record["verdict"] = verdict(trials, curve, best, confirmation, baseline, model, metric, notebook)
     write_atomic(output_dir / "trials.csv", trials_csv(trials, params))
-    plot_expected_best(curve, confirmation, baseline, sampler, output_dir / "expected_best.png")
+    plot_expected_best(curve, confirmation, baseline, sampler, output_dir / "expected_best.png", metric, notebook)
     write_atomic(output_dir / "search.md", search_markdown(record | {"_output_dir": str(output_dir)}, params))
     write_atomic(output_dir / "search.json", json.dumps(record, indent=2))  # last: the search is reported
     return record
