@@ -126,8 +126,8 @@ def test_the_leak_guard_drops_planted_evaluation_texts_and_counts_them(sst2_dir,
     _, data_args, _ = parse_args([str(a) for a in base], training_class=DistillationArguments)
     splits, data = load_splits(data_args)
     validation, dev = splits["eval"]["review"][:3], splits["dev"]["review"][:2]
-    novel = [text for text in train_texts(sst2_dir, 0, 6920) if text not in splits["train"]["review"]
-             and text not in splits["eval"]["review"]][:5]  # fmt: skip
+    sampled = {*splits["train"]["review"], *splits["eval"]["review"]}
+    novel = [text for text in train_texts(sst2_dir, 0, 6920) if text not in sampled][:5]
     planted = [validation[0].upper(), f"  {validation[1]} ", validation[2], *dev, *novel, novel[0]]  # case, spaces, a repeat
     (tmp_path / "transfer.txt").write_text("\n".join(planted) + "\n")
     _, _, training_args = parse_args([str(a) for a in [*base, "--transfer_file", tmp_path / "transfer.txt"]],

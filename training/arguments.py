@@ -204,8 +204,8 @@ class DistillationArguments(FinetuneArguments):
     transfer: str = field(
         default="none",
         metadata={
-            "help": "Texts the teacher labels beside the training rows: 'unused_sample', the train.tsv rows the sample "
-            "leaves out (their labels dropped); 'none'.",
+            "help": "Texts the teacher labels beside the training rows: 'unused_sample', the training rows (of "
+            "train.tsv, --train_file or --dataset_name) that --sample_fraction leaves out, their labels dropped; 'none'.",
             "choices": ["none", "unused_sample"],
         },
     )
