@@ -219,7 +219,7 @@ def test_bad_input_is_refused_in_one_line(case, teacher, tiny_model_dir, sst2_di
         config["id2label"], config["label2id"] = {"0": "positive", "1": "negative"}, {"positive": 0, "negative": 1}
         (bad_teacher / "config.json").write_text(json.dumps(config))
     if case == "other_labels":  # the student's own data (issue 28), labelled bad / good: not the teacher's classes
-        lines = (sst2_dir / "train.tsv").read_text().replace("\t0\n", "\tbad\n").replace("\t1\n", "\tgood\n").splitlines()
+        lines = (sst2_dir / "train.tsv").read_text().replace("\tnegative\n", "\tbad\n").replace("\tpositive\n", "\tgood\n").splitlines()
         (tmp_path / "mine.tsv").write_text("\n".join(lines[:401]) + "\n")
         args[args.index("--data_dir") : args.index("--data_dir") + 2] = ["--train_file", tmp_path / "mine.tsv"]
     extra = {"temperature": ["--temperature", "0"], "alpha": ["--alpha", "1.5"], "split": ["--split_seed", "7"],
