@@ -42,7 +42,7 @@ from errors import ProjectError, exit_in_one_line, one_line_errors
 from inference import Classifier, read_input
 from inference.export import export_if_missing
 from inference.runs import MODEL_FILES, check_finished_run, model_files
-from run_folder import CARD_INPUTS, FINISHED_MARKER, SETTINGS_FILE
+from run_folder import CARD_INPUTS, DISTILLATION_FILE, FINISHED_MARKER, SETTINGS_FILE
 from run_folder.settings import model_identity
 from training_report.epochs import NOTEBOOK_ACCURACY
 from training_report.plots import plt, save_figure
@@ -53,7 +53,6 @@ from .bench import ROOT, matmul_gflops
 from .bench_predict import NAMES, Contender, cpu_name, dev_file, speed
 
 PROG = "python -m benchmarks.frontier"
-DISTILLATION_FILE = "distillation.json"
 THEN = "measure it"
 STUDY_SUMMARY = SUMMARY_FILES[0]  # seeds.json: a seed study is summarized, so finished
 ACCURACIES = {"validation_accuracy": "eval_accuracy", "dev_accuracy": "dev_accuracy"}  # the result's key: the run's

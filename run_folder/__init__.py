@@ -4,6 +4,7 @@ settings a run started with, its checkpoints, and whether a new run may start, r
 from .checkpoints import is_complete_checkpoint, last_complete_checkpoint
 from .files import (
     CARD_INPUTS,
+    DISTILLATION_FILE,
     FINISHED_MARKER,
     MODEL_FOLDER_PATTERNS,
     SETTINGS_FILE,
@@ -19,6 +20,7 @@ from .settings import RESULT_DEFINING, read_settings, run_settings
 
 __all__ = [
     "CARD_INPUTS",
+    "DISTILLATION_FILE",
     "FINISHED_MARKER",
     "MODEL_FOLDER_PATTERNS",
     "RESULT_DEFINING",

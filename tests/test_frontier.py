@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import frontier, results, tables
-from run_folder import SETTINGS_FILE
+from run_folder import DISTILLATION_FILE, SETTINGS_FILE
 from run_folder.settings import model_identity
 from studies.seeds import plan_study, run_study
 from training import parse_args
@@ -35,7 +35,7 @@ def distil_by_hand(student, teacher) -> None:
     """What make distill records beside a student (branch distill): its teacher's folder name and scores in
     distillation.json, the teacher's model files' sha256 in its settings."""
     scores = json.loads((teacher / "all_results.json").read_text())
-    (student / frontier.DISTILLATION_FILE).write_text(json.dumps({
+    (student / DISTILLATION_FILE).write_text(json.dumps({
         "teacher": {"run": teacher.name, "model": "distilbert", "eval_accuracy": scores["eval_accuracy"],
                     "dev_accuracy": scores["dev_accuracy"]}, "alpha": 0.5, "temperature": 2.0}))  # fmt: skip
     settings = json.loads((student / SETTINGS_FILE).read_text())
@@ -128,9 +128,9 @@ def test_recovery_is_against_the_teacher_the_student_names(runs, measured):
 def test_a_student_whose_teacher_is_not_measured_is_set_against_the_accuracies_it_recorded(runs, tmp_path):
     """Its teacher's model is among no candidate's runs: distillation.json's teacher and scores count."""
     shutil.copytree(runs / "student", tmp_path / "student", ignore=shutil.ignore_patterns("onnx"))
-    recorded = json.loads((tmp_path / "student" / frontier.DISTILLATION_FILE).read_text())
+    recorded = json.loads((tmp_path / "student" / DISTILLATION_FILE).read_text())
     recorded["teacher"] |= {"run": "mpnet", "eval_accuracy": 0.9, "dev_accuracy": 0.8}
-    (tmp_path / "student" / frontier.DISTILLATION_FILE).write_text(json.dumps(recorded))
+    (tmp_path / "student" / DISTILLATION_FILE).write_text(json.dumps(recorded))
     (entry,) = frontier.entries(frontier.read_candidates([tmp_path / "student", runs / "plain"])[:1], [])
     mine = scores(runs / "student")
     assert entry["teacher"] == "mpnet"

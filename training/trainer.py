@@ -9,6 +9,8 @@ from transformers import DataCollatorWithPadding, Trainer
 from modeling import label_names
 from training_report import EpochTimer, score
 
+from .arguments import DistillationArguments
+
 
 class OrderedEvaluationTrainer(Trainer):
     """With group_by_length, transformers 5 also shuffles evaluation rows into length groups, and predictions would
@@ -37,6 +39,10 @@ def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -
         from .static_shapes import static_shape_trainer  # it subclasses OrderedEvaluationTrainer, from this module
 
         trainer_class = static_shape_trainer(data_args, training_args)
+    if isinstance(training_args, DistillationArguments):  # a student, trained against its teacher's logits
+        from .distill import DistillationTrainer  # it subclasses OrderedEvaluationTrainer, from this module
+
+        trainer_class = DistillationTrainer
     return trainer_class(
         model=model,
         args=training_args,
