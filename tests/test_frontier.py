@@ -1,5 +1,5 @@
-"""`make frontier` on tiny real runs of SST-2: a teacher run, a plain student's seed study and a
-distilled student, timed under PyTorch, ONNX fp32 and int8: the result fits the schema, accuracies come from the runs'
+"""`make frontier` on tiny real runs of SST-2: a teacher run, a plain student's seed study and a student distilled
+from the teacher (run_distill.py's training), timed under PyTorch, ONNX fp32 and int8: the result fits the schema, accuracies come from the runs'
 own results (mean, std, n over a study's seeds), recovery is against the teacher the student names, a bad entry of
 RUNS is one line before anything is exported, and the table is generated from the result."""
 
@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 
 from benchmarks import frontier, results, tables
-from run_folder import DISTILLATION_FILE, SETTINGS_FILE
-from run_folder.settings import model_identity
+from run_folder import DISTILLATION_FILE
 from studies.seeds import plan_study, run_study
-from training import parse_args
+from training import DistillationArguments, parse_args, train
 
 from .conftest import ROOT, train_run
 
@@ -31,26 +30,15 @@ def short_flags(tiny_model_dir, sst2_dir, *extra) -> list[str]:
             "--disable_tqdm", "true", *extra]  # fmt: skip
 
 
-def distil_by_hand(student, teacher) -> None:
-    """What make distill records beside a student (branch distill): its teacher's folder name and scores in
-    distillation.json, the teacher's model files' sha256 in its settings."""
-    scores = json.loads((teacher / "all_results.json").read_text())
-    (student / DISTILLATION_FILE).write_text(json.dumps({
-        "teacher": {"run": teacher.name, "model": "distilbert", "eval_accuracy": scores["eval_accuracy"],
-                    "dev_accuracy": scores["dev_accuracy"]}, "alpha": 0.5, "temperature": 2.0}))  # fmt: skip
-    settings = json.loads((student / SETTINGS_FILE).read_text())
-    settings["teacher_sha256"] = model_identity(str(teacher))["model_sha256"]
-    (student / SETTINGS_FILE).write_text(json.dumps(settings))
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_model_dir, sst2_dir):
     folder = tmp_path_factory.mktemp("frontier")
     train_run([*short_flags(tiny_model_dir, sst2_dir, "--seed", "7"), "--output_dir", folder / "teacher"])
     flags = short_flags(tiny_model_dir, sst2_dir)
     run_study(plan_study(parse_args(flags), SEEDS, "all", folder / "plain"), folder / "plain")
-    train_run([*short_flags(tiny_model_dir, sst2_dir, "--seed", "9", "--split_seed", "44"), "--output_dir", folder / "student"])
-    distil_by_hand(folder / "student", folder / "teacher")
+    student = [*short_flags(tiny_model_dir, sst2_dir, "--seed", "9"), "--config", ROOT / "recipes" / "distill.yaml",
+               "--teacher", folder / "teacher", "--transfer", "none", "--output_dir", folder / "student"]  # fmt: skip
+    train(*parse_args(list(map(str, student)), training_class=DistillationArguments))  # as run_distill.py does
     return folder
 
 
