@@ -20,8 +20,9 @@ from sst_data import describe
 from training import train
 from training.arguments import SEED_RANGE
 from training.recipes import given_flags
-from training_report.model_card import base_model_card, base_model_id
-from training_report.study import SUMMARY_FILES, VARIANCE_FILES, write_summary, write_variance
+from training_report import base_model_name
+
+from .summary import SUMMARY_FILES, VARIANCE_FILES, write_summary, write_variance
 
 # Which argument each source of randomness is: (index in (model, data, training) arguments, field).
 SEED_SETTINGS = {"split": [(1, "split_seed")], "order": [(2, "data_seed")], "init": [(2, "seed")]}
@@ -165,8 +166,7 @@ def run_study(studies: dict[str, list[SeedRun]], output_dir: Path) -> dict[str, 
                 raise
     logger.info("All runs finished; %.0f s of training and evaluation in this call", time.perf_counter() - start)
 
-    name = next(iter(studies.values()))[0].arguments[0].model_name_or_path
-    model = base_model_id(name, base_model_card(name)) or Path(name).name
+    model = base_model_name(next(iter(studies.values()))[0].arguments[0].model_name_or_path)
     records = {}
     for source, runs in studies.items():
         folder = runs[0].folder.parent

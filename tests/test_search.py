@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,9 +21,11 @@ from transformers import HfArgumentParser
 
 from errors import ProjectError
 from studies.search import SearchArguments, check_owned_flags, masked, plan_search, run_search
+from studies.search.curve import expected_best, expected_best_band
+from studies.search.verdict import verdict
+from studies.search.workers import fail_dead_trials
 from studies.space import read_space
 from training import parse_args
-from training_report.search import expected_best, expected_best_band, verdict
 
 from .conftest import ROOT, free_port, outcome, train_run
 
@@ -95,6 +98,27 @@ def test_a_password_never_leaves_the_url():
     assert masked("postgresql://sst2:s3cr%40t@db.example:5432/search") == "postgresql://sst2:***@db.example:5432/search"
     assert masked("postgresql://sst2@db:5432/search") == "postgresql://sst2@db:5432/search"
     assert masked("sqlite:///search.db") == "sqlite:///search.db"
+
+
+def test_a_queued_retry_is_not_judged_by_the_worker_of_the_trial_it_retries(tmp_path):
+    """Why the search queues retries itself (studies/search/workers.py, `retry`): a trial whose worker died is failed
+    and its configuration queued again; the retry, asked by a live worker that has not named itself yet, keeps running
+    (Optuna's RetryHeartbeatStaleTrialCallback copies the failed trial's user attributes, the dead worker with them,
+    and the next liveness check would fail the retry too) and names the trial it retries and its attempt."""
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.journal")))
+    study = optuna.create_study(storage=storage)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    first = study.ask()
+    first.suggest_float("learning_rate", 1e-4, 3e-3, log=True)
+    first.set_user_attr("worker", {"host": socket.gethostname(), "pid": int(ended.stdout), "started": "0"})
+    first.set_user_attr("run", "trial-0")
+    fail_dead_trials(study, storage)
+    retried = study.ask()
+    fail_dead_trials(study, storage)
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states == {first.number: optuna.trial.TrialState.FAIL, retried.number: optuna.trial.TrialState.RUNNING}
+    assert retried.user_attrs == {"retry_of": first.number, "attempt": 2}
+    assert retried.suggest_float("learning_rate", 1e-4, 3e-3, log=True) == first.params["learning_rate"]
 
 
 @pytest.fixture(scope="module")

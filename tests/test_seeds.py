@@ -15,9 +15,10 @@ from scipy import stats
 
 from errors import ProjectError
 from studies.seeds import parse_seeds, plan_study, run_study
+from studies.summary import TIMINGS, metric_range, spread, study_figure
 from training import parse_args
 from training_report import push_run, render_model_card
-from training_report.study import TIMINGS, metric_range, spread, study_card, study_figure
+from training_report.study import study_card
 
 from .conftest import ROOT, fingerprints, outcome, run_finetune, short_run
 
