@@ -20,19 +20,20 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 from errors import exit_in_one_line, one_line_errors, setup_logging
-from studies.seeds import StudyArguments, check_owned_flags, parse_seeds, plan_study, run_study
+from studies.plan import StudyPlan, check_owned_flags
+from studies.seeds import StudyArguments, owned_flags, parse_seeds, plan_study, run_study
 from training import parse_args
 
 
 def main(argv=None) -> None:
     parser = HfArgumentParser(StudyArguments, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     study, rest = one_line_errors(parser).parse_args_into_dataclasses(argv, return_remaining_strings=True)
-    check_owned_flags(rest, study.vary)
+    check_owned_flags(rest, owned_flags(study.vary))
     arguments = parse_args(rest)
-    seeds = parse_seeds(study.seeds, arguments[2].seed)
+    seeds = parse_seeds(study.seeds, arguments.training.seed)
     setup_logging()
 
-    studies = plan_study(arguments, seeds, study.vary, Path(study.output_dir))  # every run checked before any starts
+    studies = plan_study(StudyPlan.checked(arguments), seeds, study.vary, Path(study.output_dir))  # checked before any starts
     run_study(studies, Path(study.output_dir))
     for runs in studies.values():
         folder = runs[0].folder.parent

@@ -15,7 +15,7 @@ from .files import (
     written_by_the_suite,
 )
 from .folder import check_rerun, claim_output_dir, holds_nothing_to_keep, prepare_output_dir
-from .settings import RESULT_DEFINING, read_settings, run_settings
+from .settings import RESULT_DEFINING, read_settings, run_settings, source_identity
 
 __all__ = [
     "CARD_INPUTS",
@@ -35,6 +35,7 @@ __all__ = [
     "prepare_output_dir",
     "read_settings",
     "run_settings",
+    "source_identity",
     "write_atomic",
     "written_by_the_suite",
 ]

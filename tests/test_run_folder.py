@@ -127,7 +127,7 @@ def test_a_run_that_kept_nothing_is_replaced_and_the_log_says_so(tmp_path, tiny_
             assert checkpoint is None
             if not flags:
                 assert "kept nothing" not in caplog.text  # a new folder: nothing replaced
-            claim_output_dir(settings, arguments[2])  # what setup() does once the data and the model have loaded
+            claim_output_dir(settings, arguments.training)  # what setup() does once the data and the model have loaded
     assert f"{tmp_path / 'run'} holds only the settings of a run that kept nothing: this run replaces them" in caplog.text
     assert read_settings(tmp_path / "run" / "run_settings.json")["learning_rate"] == 0.5
 

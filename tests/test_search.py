@@ -20,7 +20,8 @@ import pytest
 from transformers import HfArgumentParser
 
 from errors import ProjectError
-from studies.search import SearchArguments, check_owned_flags, masked, plan_search, run_search
+from studies.plan import check_owned_flags
+from studies.search import OWNED, SearchArguments, masked, plan_search, run_search
 from studies.search.curve import expected_best, expected_best_band
 from studies.search.verdict import verdict
 from studies.search.workers import fail_dead_trials
@@ -170,7 +171,7 @@ def planned(argv):
     search_args, rest = HfArgumentParser(SearchArguments).parse_args_into_dataclasses(
         argv, return_remaining_strings=True
     )
-    check_owned_flags(rest)
+    check_owned_flags(rest, OWNED)
     return plan_search(search_args, parse_args(rest), rest)
 
 
@@ -340,8 +341,8 @@ BAD_SPACES = {
     "lr_scheduler_type: {type: categorical, choices: [linear, sideways]}": "lr_scheduler_type: 'sideways' is refused: sideways is not a valid SchedulerType",
     "padding: {type: categorical, choices: [longest, shortest]}": "padding: 'shortest': not one of longest, max_length",
     "lr_scheduler_kwargs: {type: categorical, choices: [a]}": "lr_scheduler_kwargs: takes a mapping or a list",
-    "output_dir: {type: categorical, choices: [a, b]}": "output_dir: cannot be searched: the search gives each trial its own folder",
-    "seed: {type: int, low: 1, high: 9}": "seed: cannot be searched: a search over seeds selects luck",
+    "output_dir: {type: categorical, choices: [a, b]}": "output_dir: cannot be searched: the study gives each run its own folder",
+    "seed: {type: int, low: 1, high: 9}": "seed: cannot be searched: the study sets it for each run (a seed study varies it; a search over seeds selects luck",
     "validation_fraction: {type: float, low: 0.2, high: 0.4}": "validation_fraction: cannot be searched: it changes the validation rows",
     "logging_steps: {type: int, low: 1, high: 9}": "logging_steps: does not change a run's result",
 }
@@ -363,8 +364,8 @@ def test_a_bad_space_is_refused_in_one_line_before_anything_is_written(text, tin
     "extra, message",
     [
         (["--learning_rate", "3e-5"], "--learning_rate: the search space"),
-        (["--overwrite_output_dir"], "--overwrite_output_dir: the search resumes or keeps each trial's folder itself"),
-        (["--push_to_hub"], "--push_to_hub: trials are not published"),
+        (["--overwrite_output_dir"], "--overwrite_output_dir: the study resumes or keeps each run's folder itself"),
+        (["--push_to_hub"], "--push_to_hub: a study's runs are not published"),
         (["--trials", "0"], "--trials 0: at least 1"),
         (["--seeds", "5"], "--seeds 5: a study needs at least 2 seeds"),
         (["--baseline", "missing/seeds.json"], "--baseline missing/seeds.json: cannot read it"),

@@ -58,7 +58,7 @@ def test_recipe_holds_the_notebook_settings_and_flags_override_it():
 def test_fast_recipe_builds_on_the_notebook_recipe():
     model_args, data_args, args = parse_args(["--config", str(ROOT / "recipes" / "fast.yaml")])
     assert args.train_sampling_strategy == "group_by_length" and args.optim == "adamw_torch_fused"
-    assert model_args.last_layer_cls_only and not parse_args([])[0].last_layer_cls_only  # fast only
+    assert model_args.last_layer_cls_only and not parse_args([]).model.last_layer_cls_only  # fast only
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (2e-5, 4, 32)  # from its base
     assert data_args.padding == "longest" and args.output_dir == "outputs/fast"
 
@@ -70,7 +70,7 @@ def test_notebook_recipe_is_fp32_everywhere_and_the_fast_recipe_uses_a_gpu_when_
     on_gpu = torch.cuda.is_available()
     assert fast.gpu_mode == "auto" and fast.bf16 == bool(fast.tf32) == on_gpu  # never bf16 on a CPU
     if on_gpu:
-        assert parse_args(["--gpu_mode", "on"])[2].bf16
+        assert parse_args(["--gpu_mode", "on"]).training.bf16
     else:
         with pytest.raises(ProjectError, match=r"^--gpu_mode on: no CUDA GPU is visible; on a CPU train with "
                                                r"recipes/fast.yaml \(or pass --gpu_mode auto\)$"):  # fmt: skip

@@ -20,7 +20,7 @@ from transformers import HfArgumentParser
 from errors import ProjectError, one_line_errors
 from sst_data import without_source
 
-from .arguments import DataArguments, FinetuneArguments, ModelArguments
+from .arguments import DataArguments, FinetuneArguments, ModelArguments, RunArguments
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout, or site-packages: recipes/ is installed beside this package
 DATACLASSES = (ModelArguments, DataArguments, FinetuneArguments)
@@ -74,7 +74,7 @@ def given_flags(argv: list[str]) -> set[str]:
 
 
 def parse_args(argv: list[str] | None = None, description: str | None = None):
-    """(ModelArguments, DataArguments, FinetuneArguments) from `--config` (default: the notebook recipe) and `argv`
+    """The run's `RunArguments` (model, data, training) from `--config` (default: the notebook recipe) and `argv`
     (default: the command line), checked against this process's environment too (the token, the launcher); every
     problem is a `ProjectError` of one line naming the flag or recipe."""
     model_args, data_args, training_args = read_arguments(argv, description)
@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
         repo_id_of(training_args.output_dir, training_args.hub_model_id)  # before training, not after
     if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
         raise ProjectError("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
-    return model_args, data_args, training_args
+    return RunArguments(model_args, data_args, training_args)
 
 
 def read_arguments(argv: list[str] | None = None, description: str | None = None):

@@ -18,8 +18,8 @@ whole search reported as what the budget buys. One module a step (docs/developme
 Ctrl-C, SIGTERM and a failed run mark the trial failed and queue it again, then stop the worker in one line; the same
 command goes on."""
 
-from .plan import Search, SearchArguments, check_owned_flags, plan_search
+from .plan import OWNED, Search, SearchArguments, plan_search
 from .run import run_search
 from .storage import masked
 
-__all__ = ["Search", "SearchArguments", "check_owned_flags", "masked", "plan_search", "run_search"]
+__all__ = ["OWNED", "Search", "SearchArguments", "masked", "plan_search", "run_search"]

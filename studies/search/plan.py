@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errors import ProjectError
-from run_folder import SETTINGS_FILE, read_settings, run_settings
+from run_folder import SETTINGS_FILE, read_settings
 from run_folder.settings import settings_differences
-from training import check_model_source
+from training import RunArguments
 from training.recipes import given_flags
 
+from ..plan import RUN_FOLDER, StudyPlan
 from ..seeds import parse_seeds
 from ..space import DEFAULT_SPACE, read_space
 
@@ -18,14 +19,8 @@ DIRECTION = "maximize"
 METRICS = ("accuracy", "macro_f1")  # what a trial scores on its validation split
 SAMPLERS = ("random", "tpe")
 
-# Flags the search sets for each trial, or that a trial must not do.
-OWNED_FLAGS = {
-    "output_dir": "the search's folder is its own --output_dir; each trial's is OUTPUT_DIR/trial-<number>",
-    "overwrite_output_dir": "the search resumes or keeps each trial's folder itself",
-    "resume_from_checkpoint": "the search resumes an interrupted trial itself",
-    "push_to_hub": "trials are not published; push the confirmed runs with push_to_hub.py",
-    "push_to_hub_dry_run": "trials are not published; push the confirmed runs with push_to_hub.py",
-}
+# The flags a search sets for each trial, or that a trial must not do (studies.plan.OWNED_FLAGS says why).
+OWNED = (*RUN_FOLDER, "push_to_hub", "push_to_hub_dry_run")
 
 
 @dataclass
@@ -84,7 +79,7 @@ class Search:
 
     output_dir: Path
     trials: int
-    arguments: tuple  # (model, data, training) arguments every trial starts from
+    plan: StudyPlan  # the arguments every trial starts from, their settings: what the study is a search of
     space: dict  # flag -> Optuna distribution
     space_file: Path
     storage: str | None
@@ -93,7 +88,6 @@ class Search:
     sampler: str
     sampler_seed: int
     baseline: dict | None
-    settings: dict  # run_folder.run_settings of the arguments: what the study is a search of
     metric: str  # the validation metric a trial scores: eval_accuracy or eval_macro_f1
 
     @property
@@ -101,12 +95,7 @@ class Search:
         return f"{self.sampler} (seed {self.sampler_seed})"
 
 
-def check_owned_flags(argv: list[str]) -> None:
-    if clash := sorted(set(OWNED_FLAGS) & given_flags(argv)):
-        raise ProjectError(f"--{clash[0]}: {OWNED_FLAGS[clash[0]]}; drop it")
-
-
-def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str]) -> Search:
+def plan_search(search_args: SearchArguments, arguments: RunArguments, argv: list[str]) -> Search:
     """Every input checked, in one line each, before any model loads or anything is written: the trials, the space
     (against the arguments), the seeds, the sampler, the baseline, the model and data (their hashes)."""
     if search_args.trials < 1:
@@ -118,19 +107,18 @@ def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str])
         )
     seeds = None
     if [s.lower() for s in search_args.seeds or []] != ["none"]:
-        seeds = parse_seeds(search_args.seeds, arguments[2].seed + 1)
-    sampler_seed = arguments[2].seed if search_args.sampler_seed is None else search_args.sampler_seed
+        seeds = parse_seeds(search_args.seeds, arguments.training.seed + 1)
+    sampler_seed = arguments.training.seed if search_args.sampler_seed is None else search_args.sampler_seed
     output_dir = Path(search_args.output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise ProjectError(f"--output_dir {output_dir}: is a file, not a folder; choose another --output_dir")
-    check_model_source(arguments[0].model_name_or_path)
-    settings = run_settings(*arguments)  # the model and data hashed
+    plan = StudyPlan.checked(arguments)  # the model's source checked, the model and data hashed
     metric = f"eval_{search_args.metric}"
-    baseline = read_baseline(search_args.baseline, settings, metric) if search_args.baseline else None
+    baseline = read_baseline(search_args.baseline, plan.settings, metric) if search_args.baseline else None
     return Search(
         output_dir=output_dir,
         trials=search_args.trials,
-        arguments=arguments,
+        plan=plan,
         space=space,
         space_file=Path(search_args.space),
         storage=search_args.storage,
@@ -139,7 +127,6 @@ def plan_search(search_args: SearchArguments, arguments: tuple, argv: list[str])
         sampler=search_args.sampler,
         sampler_seed=sampler_seed,
         baseline=baseline,
-        settings=settings,
         metric=metric,
     )
 

@@ -152,7 +152,7 @@ def write_search_report(search: Search, study: optuna.Study, trials: list[dict],
     """Every file of the report (SEARCH_FILES) in the search's folder, search.json last; returns its record. `trials`:
     `trial_records`; `confirmation`: the winner's seed study (its seeds.json record), None without SEEDS."""
     output_dir = search.output_dir
-    model_args, data_args, _ = search.arguments
+    model_args, data_args, _ = search.plan.arguments
     source = describe(data_args)
     best_trial = best_of(trials)
     best = {"number": best_trial["number"], "params": best_trial["params"], "value": best_trial["value"]}
@@ -174,7 +174,7 @@ def write_search_report(search: Search, study: optuna.Study, trials: list[dict],
         "best_run": best_trial["run"],
         "expected_best": curve,
         "confirmation": confirmation,
-        "confirmation_notes": confirmation_notes(search.arguments, search.seeds) if confirmation else [],
+        "confirmation_notes": confirmation_notes(search.plan.arguments, search.seeds) if confirmation else [],
         "baseline": search.baseline,
         "importances": importances,
         "plot_notes": plot_notes,

@@ -17,7 +17,7 @@ from ..seeds import plan_study, run_study
 from .plan import Search
 from .report import SEARCH_FILES, best_of, trial_records, write_search_report
 from .storage import describe_storage, open_storage, open_study
-from .trials import counts, trial_arguments, work
+from .trials import counts, work
 from .workers import alive, describe_worker
 
 logger = logging.getLogger(__package__)
@@ -52,9 +52,8 @@ def report_lock(output_dir: Path):
 def confirm(search: Search, params: dict, number: int) -> dict:
     """The winner's configuration trained once per seed (a seed study, --vary all) in OUTPUT_DIR/confirmation/."""
     folder = search.output_dir / "confirmation"
-    arguments = trial_arguments(search.arguments, params, folder)
     try:
-        studies = plan_study(arguments, search.seeds, "all", folder)
+        studies = plan_study(search.plan.replace(**params), search.seeds, "all", folder)
     except ProjectError as err:
         raise ProjectError(
             f"{folder} holds the confirmation of another configuration, an earlier winner ({err}); move "

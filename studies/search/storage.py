@@ -124,7 +124,7 @@ def open_study(search: Search, storage: optuna.storages.BaseStorage) -> optuna.S
 
 def search_identity(search: Search) -> dict:
     """What a study is a search of: its space, sampler and metric, and every setting the space does not vary."""
-    settings = {k: v for k, v in search.settings.items() if k not in search.space}
+    settings = {k: v for k, v in search.plan.settings.items() if k not in search.space}
     return {
         "space": space_record(search.space),
         "settings": settings,

@@ -11,7 +11,6 @@ Not `study.optimize` at all: a trial that fails must queue its configuration aga
 failed run's folder (`take_over`), which ask and tell allow (tests/test_search.py::
 test_a_killed_workers_trial_fails_and_its_retry_resumes_the_run pins it)."""
 
-import dataclasses
 import json
 import logging
 import time
@@ -22,10 +21,9 @@ import optuna
 from optuna.trial import TrialState
 
 from errors import Interrupted, ProjectError
-from run_folder import FINISHED_MARKER, check_rerun, run_settings
+from run_folder import FINISHED_MARKER
 from training import train
 
-from ..space import with_value
 from .plan import Search
 from .storage import HEARTBEAT_GRACE, sampler
 from .workers import Heartbeat, fail_dead_trials, retry, this_worker
@@ -69,14 +67,6 @@ def suggest(trial: optuna.Trial, flag: str, distribution) -> object:
     return trial.suggest_float(flag, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
 
 
-def trial_arguments(arguments: tuple, params: dict, folder: Path) -> tuple:
-    model_args, data_args, training_args = with_value(arguments, params)
-    training_args = dataclasses.replace(
-        training_args, output_dir=str(folder), overwrite_output_dir=False, resume_from_checkpoint=None
-    )
-    return model_args, data_args, training_args
-
-
 def take_over(search: Search, trial: optuna.Trial, folder: Path) -> None:
     """A queued retry of trial N continues N's run: its folder becomes this trial's, and the run resumes there."""
     failed = trial.user_attrs.get("retry_of")
@@ -103,13 +93,12 @@ def run_trial(study: optuna.Study, storage: optuna.storages.BaseStorage, search:
         logger.info("Trial %d (%s): %s", trial.number, folder, shown)
         try:
             take_over(search, trial, folder)
-            arguments = trial_arguments(search.arguments, params, folder)
+            run = search.plan.run(folder, **params)  # a folder of a run of other settings refused
             if (folder / FINISHED_MARKER).exists():  # a run that finished but was not told (its worker died)
-                check_rerun(folder, run_settings(*arguments))
                 value = json.loads((folder / FINISHED_MARKER).read_text(encoding="utf-8"))[search.metric]
                 logger.info("Trial %d: its run had finished; kept as it is", trial.number)
             else:
-                value = train(*arguments, validation_only=True).results["eval"][search.metric]
+                value = train(*run.arguments, validation_only=True).results["eval"][search.metric]
         except Interrupted as stop:
             fail(study, trial, f"stopped by {stop.signal}")
             stop.where += f" in trial {trial.number} ({folder})"
