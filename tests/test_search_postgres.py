@@ -14,8 +14,7 @@ import uuid
 import optuna
 import pytest
 
-from .conftest import ROOT
-from .test_search import SPACE, run_flags, search_argv
+from .conftest import ROOT, SPACE, planned, run_flags, search_argv
 
 URL = os.environ.get("SST2_TEST_POSTGRES_URL")
 if not URL and os.environ.get("CI"):
@@ -114,8 +113,6 @@ def test_a_trial_without_heartbeats_is_failed_and_queued_again_one_with_them_is_
         "--study_name",
         f"test-{uuid.uuid4().hex[:12]}",
     )
-    from .test_search import planned
-
     search = planned(argv)
     storage = storage_module.open_storage(search)
     study = storage_module.open_study(search, storage)

@@ -6,9 +6,9 @@ Exactly TRIALS complete trials, however many workers: a worker asks only while f
 complete, running or queued, and after asking runs its trial only if fewer than TRIALS trials with a smaller number
 are (two workers asking at once: the later number stands down). Not Optuna's `MaxTrialsCallback`: it stops
 `study.optimize` once TRIALS trials are complete, after the fact, so every worker still running a trial then adds
-one more (tests/test_search.py::test_two_workers_share_one_study_and_complete_exactly_the_trials pins exactly TRIALS).
-Not `study.optimize` at all: a trial that fails must queue its configuration again and its retry must go on with the
-failed run's folder (`take_over`), which ask and tell allow (tests/test_search.py::
+one more (tests/test_search_workers.py::test_two_workers_share_one_study_and_complete_exactly_the_trials pins
+exactly TRIALS). Not `study.optimize` at all: a trial that fails must queue its configuration again and its retry must go on with the
+failed run's folder (`take_over`), which ask and tell allow (tests/test_search_workers.py::
 test_a_killed_workers_trial_fails_and_its_retry_resumes_the_run pins it)."""
 
 import json

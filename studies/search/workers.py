@@ -58,7 +58,7 @@ def retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     failed again by the first liveness check before its own worker names itself) and its predecessor's failure; and
     its `retried_trial_number` names the first trial of a chain, where the run to move on is the last one's
     (`retry_of`). The retry here carries only which trial it retries and its attempt (pinned by
-    tests/test_search.py::test_a_queued_retry_is_not_judged_by_the_worker_of_the_trial_it_retries)."""
+    tests/test_search_workers.py::test_a_queued_retry_is_not_judged_by_the_worker_of_the_trial_it_retries)."""
     attempt = trial.user_attrs.get("attempt", 1)
     if attempt >= MAX_ATTEMPTS:
         logger.warning(
