@@ -2,8 +2,7 @@
 it for CPU serving (`python -m inference.export`: ONNX fp32 and int8)."""
 
 from .backends import Classifier
-from .inputs import Reviews, read_input
-from .outputs import predictions_tsv
+from .inputs import read_input
 from .runs import BACKENDS, InferenceError, check_finished_run
 
-__all__ = ["BACKENDS", "Classifier", "InferenceError", "Reviews", "check_finished_run", "predictions_tsv", "read_input"]
+__all__ = ["BACKENDS", "Classifier", "InferenceError", "check_finished_run", "read_input"]

@@ -3,27 +3,12 @@ one review per line, or either on standard input. Every line is checked by the p
 
 import codecs
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from sst_data import SSTDataError
+from sst_data import Reviews, SSTDataError
 from sst_data.builder import HEADER, read_rows
 
 GLUE_INDEX = "index"  # the first column of GLUE's unlabelled test.tsv (index<TAB>sentence)
-
-
-@dataclass
-class Reviews:
-    where: str  # the file, or <stdin>
-    texts: list[str]
-    labels: list[str] | None  # gold label names, when the input has a label column
-    indices: list[str] | None  # GLUE's index column, when the input has one
-    data: bytes = field(default=b"", repr=False)  # the input as read
-
-    @property
-    def glue_test(self) -> bool:
-        """GLUE's unlabelled test layout, whose predictions go out as GLUE's submission file (index<TAB>prediction)."""
-        return self.indices is not None and self.labels is None
 
 
 def read_input(source: str, text_column: str = HEADER[0], label_column: str = HEADER[1],

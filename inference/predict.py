@@ -21,11 +21,11 @@ from transformers import AutoConfig, HfArgumentParser
 from errors import ProjectError, exit_in_one_line, one_line_errors
 from modeling import label_names
 from run_folder import write_atomic
-from training_report import Split, evaluation_markdown
+from training_report import Split, evaluation_markdown, predictions_tsv
 
 from .backends import Classifier
 from .inputs import read_input
-from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
+from .outputs import check_targets, score_reviews, write_evaluation
 from .runs import BACKENDS, check_finished_run
 
 PROG = "python -m inference.predict"

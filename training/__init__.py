@@ -13,7 +13,7 @@ EXPORTS = {
     "parse_args": "recipes", "read_recipe": "recipes",
     "Run": "run", "Setup": "run", "evaluate_splits": "run", "fit": "run", "predict_unlabelled": "run", "setup": "run",
     "train": "run", "write_reports": "run",
-    "OrderedEvaluationTrainer": "trainer", "build_trainer": "trainer",
+    "OrderedEvaluationTrainer": "ordered", "build_trainer": "trainer",
 }  # fmt: skip
 __all__ = list(EXPORTS)
 

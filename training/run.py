@@ -11,7 +11,6 @@ from datasets import Dataset
 from transformers import Trainer, set_seed
 
 from errors import Interrupted, ProjectError, stop_on_signals
-from inference import Reviews, predictions_tsv
 from modeling import label_names
 from run_folder import (
     claim_output_dir,
@@ -21,12 +20,13 @@ from run_folder import (
     prepare_output_dir,
     write_atomic,
 )
-from sst_data import Data, describe, tokenize_reviews
+from sst_data import Data, Reviews, describe, tokenize_reviews
 from training_report import (
     Split,
     card_inputs,
     epoch_table,
     plot_epochs,
+    predictions_tsv,
     run_training_loss,
     score,
     split_names,

@@ -14,11 +14,13 @@ from .evaluation import (
 from .hub import PushError, push_run, repo_id_of
 from .model_card import base_model_name, card_inputs, render_model_card, write_model_card
 from .plots import below, plot_epochs, save_figure
+from .predictions import PREDICTION_HEADERS, predictions_tsv
 from .splits import Split, split_names
 from .study import run_metrics, study_card
 
 __all__ = [
     "NOTEBOOK_ACCURACY",
+    "PREDICTION_HEADERS",
     "EpochTimer",
     "PushError",
     "Split",
@@ -30,6 +32,7 @@ __all__ = [
     "epoch_table",
     "evaluation_markdown",
     "plot_epochs",
+    "predictions_tsv",
     "probabilities",
     "push_run",
     "render_model_card",
