@@ -8,9 +8,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
-from errors import exit_in_one_line, one_line_errors
+from errors import exit_in_one_line, parse_flags
 from training_report import push_run
 
 
@@ -26,7 +24,7 @@ class PushArguments:
 
 
 def main(argv=None) -> None:
-    (args,) = one_line_errors(HfArgumentParser(PushArguments, description=__doc__)).parse_args_into_dataclasses(argv)
+    args = parse_flags(PushArguments, argv, "push_to_hub.py", __doc__)
     push_run(Path(args.output_dir), args.hub_model_id, args.hub_private_repo, args.hub_revision, args.dry_run)
 
 

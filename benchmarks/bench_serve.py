@@ -28,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from errors import ProjectError, exit_in_one_line
+from errors import ProjectError, exit_in_one_line, parse_flags
 from inference import Classifier, read_input
 from inference.export import export_run
 from inference.runs import ONNX_FILES, ONNX_FOLDER, check_finished_run
-from serving.__main__ import parse_args as parse_serve_args
+from serving.__main__ import PROG as SERVE_PROG
+from serving.__main__ import ServeArguments
 
 from . import results
 from .bench import ROOT, matmul_gflops
@@ -136,7 +137,7 @@ def main() -> None:
         print(f"Exporting {run} first (make export)")
         export_run(run)
     reviews = read_input(args.file).texts
-    serve_args = parse_serve_args(["--output_dir", str(run), *shlex.split(args.serve_args)])
+    serve_args = parse_flags(ServeArguments, ["--output_dir", str(run), *shlex.split(args.serve_args)], SERVE_PROG, "")
     threads = 1 if serve_args.workers > 1 else None  # as the server runs each worker's model
     gflops = matmul_gflops("cpu")
     print(f"{cpu_name()}, {os.cpu_count()} cores; fp32 matmul {gflops:.0f} GFLOP/s (1024³, torch); {len(reviews)} reviews "

@@ -2,6 +2,7 @@
 user can fix), `Interrupted` (Ctrl-C or SIGTERM), the entry points' exit that turns either into one line, argument
 parsers that report through it, and the logging set-up every command shares."""
 
+import argparse
 import logging
 import signal
 import sys
@@ -69,6 +70,21 @@ def one_line_errors(parser):
 
     parser.error = error
     return parser
+
+
+def parse_flags(dataclass_type, argv, prog: str, description: str):
+    """An entry point's one argument dataclass from `argv` (HfArgumentParser), every refusal through this channel:
+    argparse's and the dataclass's own checks (`__post_init__`'s ValueError) alike, as one line."""
+    from transformers import HfArgumentParser  # here: the ground floor imports no ML library when it loads
+
+    parser = one_line_errors(HfArgumentParser(
+        dataclass_type, prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    ))  # fmt: skip
+    try:
+        (args,) = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
+    except ValueError as err:
+        raise ProjectError(" ".join(str(err).split())) from None
+    return args
 
 
 def exit_in_one_line(main, prog: str) -> None:

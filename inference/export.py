@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from errors import exit_in_one_line, one_line_errors
+from errors import exit_in_one_line, parse_flags
 from modeling import label_names
 from run_folder import CARD_INPUTS, check_can_write
 from training_report import write_model_card
@@ -134,8 +134,7 @@ def export_run(run: Path) -> Path:
 
 
 def main(argv=None) -> None:
-    parser = one_line_errors(HfArgumentParser(ExportArguments, prog=PROG, description=__doc__))
-    (args,) = parser.parse_args_into_dataclasses(argv)
+    args = parse_flags(ExportArguments, argv, PROG, __doc__)
 
     ###############
     # Export, quantize, check

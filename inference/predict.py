@@ -10,15 +10,14 @@ file with one review per line, or - for standard input. Output: review<TAB>label
 GLUE's unlabelled test.tsv (index<TAB>sentence) gives GLUE's submission layout, index<TAB>prediction.
 """
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import AutoConfig, HfArgumentParser
+from transformers import AutoConfig
 
-from errors import ProjectError, exit_in_one_line, one_line_errors
+from errors import exit_in_one_line, parse_flags
 from modeling import label_names
 from run_folder import write_atomic
 from training_report import Split, evaluation_markdown, predictions_tsv
@@ -60,19 +59,8 @@ class PredictArguments:
             raise ValueError(f"--batch_size {self.batch_size}: must be an integer >= 1")
 
 
-def parse_args(argv=None) -> PredictArguments:
-    parser = one_line_errors(HfArgumentParser(
-        PredictArguments, prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    ))
-    try:
-        (args,) = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
-    except ValueError as err:  # the dataclass's own checks
-        raise ProjectError(" ".join(str(err).split())) from None
-    return args
-
-
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    args = parse_flags(PredictArguments, argv, PROG, __doc__)
     to_stdout = args.predictions == "-"
     log = sys.stderr if to_stdout else sys.stdout  # standard output is the predictions' when they go there
 

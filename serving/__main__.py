@@ -10,14 +10,11 @@ Concurrent requests are answered together, in batches of up to --max_batch texts
 flight are answered, then the server exits (status 0).
 """
 
-import argparse
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
-from errors import ProjectError, exit_in_one_line, one_line_errors
+from errors import exit_in_one_line, parse_flags
 from inference import BACKENDS, Classifier, check_finished_run
 
 from .limits import Limits
@@ -56,19 +53,8 @@ class ServeArguments:
             raise ValueError(f"--port {self.port}: must be between 0 and 65535")
 
 
-def parse_args(argv=None) -> ServeArguments:
-    parser = one_line_errors(HfArgumentParser(
-        ServeArguments, prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    ))  # fmt: skip
-    try:
-        (args,) = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
-    except ValueError as err:  # the dataclass's own checks
-        raise ProjectError(" ".join(str(err).split())) from None
-    return args
-
-
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    args = parse_flags(ServeArguments, argv, PROG, __doc__)
     run = Path(args.output_dir)
 
     ###############
