@@ -65,14 +65,14 @@ def read_space(path: str | Path, arguments: RunArguments) -> dict[str, optuna.di
     return distributions
 
 
-def dataclass_of(flag: str) -> type:
-    """The argument dataclass that holds `flag`: ModelArguments, DataArguments or FinetuneArguments."""
-    return {f.name: f.type for f in dataclasses.fields(RunArguments)}[RunArguments.owner(flag)]
+def dataclass_of(flag: str, arguments: RunArguments) -> type:
+    """The argument dataclass that holds `flag`: the model's, the data's or the training's."""
+    return type(getattr(arguments, arguments.owner(flag)))
 
 
-def field_kinds(flag: str) -> set[type]:
+def field_kinds(flag: str, arguments: RunArguments) -> set[type]:
     """The kinds of value a setting takes: bool, int, float, str (an enum's values are names), or others."""
-    hint = typing.get_type_hints(dataclass_of(flag))[flag]
+    hint = typing.get_type_hints(dataclass_of(flag, arguments))[flag]
     kinds = set()
     for kind in typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,):
         if kind is type(None):
@@ -82,7 +82,7 @@ def field_kinds(flag: str) -> set[type]:
 
 
 def distribution(flag: str, spec, arguments: RunArguments) -> optuna.distributions.BaseDistribution:
-    if not isinstance(flag, str) or RunArguments.owner(flag) is None:
+    if not isinstance(flag, str) or arguments.owner(flag) is None:
         raise ProjectError("not a flag of run_finetune.py --help; keys are its flags, without '--'")
     if flag in OWNED_FLAGS:
         raise ProjectError(f"cannot be searched: {OWNED_FLAGS[flag]}")
@@ -97,7 +97,7 @@ def distribution(flag: str, spec, arguments: RunArguments) -> optuna.distributio
         raise ProjectError(f"type {kind!r}: unknown; give type: float, int or categorical")
     if unknown := sorted(set(spec) - KEYS[kind] - {"type"}, key=str):
         raise ProjectError(f"unknown key {unknown[0]!r} for type {kind}; its keys are {', '.join(sorted(KEYS[kind]))}")
-    kinds = field_kinds(flag)
+    kinds = field_kinds(flag, arguments)
     if not kinds <= {bool, int, float, str}:
         raise ProjectError("takes a mapping or a list, which a search cannot draw; search a number, a switch or a name")
     if kind == "categorical":
@@ -184,7 +184,7 @@ def categorical(spec: dict, kinds: set[type]):
 
 def check_value(flag: str, value, arguments: RunArguments) -> None:
     """The arguments' own checks at `value`, as a trial would build its arguments."""
-    metadata = next(f.metadata for f in dataclasses.fields(dataclass_of(flag)) if f.name == flag)
+    metadata = next(f.metadata for f in dataclasses.fields(dataclass_of(flag, arguments)) if f.name == flag)
     if "choices" in metadata and value not in metadata["choices"]:
         raise ProjectError(f"{value!r}: not one of {', '.join(map(str, metadata['choices']))}")
     try:

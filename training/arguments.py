@@ -189,11 +189,10 @@ class RunArguments:
     data: DataArguments
     training: FinetuneArguments
 
-    @staticmethod
-    def owner(flag: str) -> str | None:
-        """Which of `model`, `data`, `training` holds `flag` (a flag of `run_finetune.py --help`); None for none."""
-        for name, dataclass_type in (("model", ModelArguments), ("data", DataArguments), ("training", FinetuneArguments)):
-            if any(f.name == flag and f.init for f in fields(dataclass_type)):
+    def owner(self, flag: str) -> str | None:
+        """Which of `model`, `data`, `training` holds `flag` (a flag of the run's command line); None for none."""
+        for name in ("model", "data", "training"):
+            if any(f.name == flag and f.init for f in fields(getattr(self, name))):
                 return name
         return None
 
