@@ -26,6 +26,7 @@ INPUT ?=
 PREDICTIONS ?=
 BACKEND ?=
 PORT ?= 8000
+TEACHER ?=
 # Stanford's SST release as a local zip or folder; empty: download it (verified) from Stanford.
 SST_SOURCE ?=
 # PHRASES=1: `make data` writes train.tsv with every labelled phrase of the training trees (dev, test: sentences),
@@ -48,11 +49,11 @@ NEEDED_DATA := $(if $(OWN_DATA),,$(RECIPE_DATA)/train.tsv)
 CONVERT_SST := $(BIN)/python -m sst_data $(if $(SST_SOURCE),--source "$(SST_SOURCE)") --output_dir
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-onnx install-test data reproduce seeds search push predict export serve test test-fast bench bench-predict bench-serve clean
+.PHONY: help install install-onnx install-test data reproduce seeds search push predict export serve distill test test-fast bench bench-predict bench-serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  PORT=8000  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
+	@echo "  Overrides: MODEL=  DATA_DIR=  OUTPUT_DIR=  RECIPE=  SST_SOURCE=  PHRASES=1  LABELS=5  ARGS=\"--flag value ...\"\n    TEACHER=  SEEDS=\"42 43 44\"|none  VARY=  TRIALS=20  SPACE=  STORAGE=  SAMPLER=random|tpe  BASELINE=  ACCELERATE_CONFIG=  HUB_MODEL_ID=  DRY_RUN=1  INPUT=  PREDICTIONS=  BACKEND=  PORT=8000  QUICK=1  BENCH_ARGS=  PYTEST_ARGS="
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +123,16 @@ search: $(RECIPE_FILE) install $(NEEDED_DATA) ## Search hyperparameters (TRIALS=
 		$(if $(MODEL),--model_name_or_path "$(MODEL)") \
 		$(if $(DATA_DIR),--data_dir "$(DATA_DIR)") \
 		--output_dir "$(or $(OUTPUT_DIR),outputs/search)" \
+		$(ARGS)
+
+# A student's recipe: RECIPE= when given, else recipes/distill.yaml.
+DISTILL_RECIPE := $(if $(filter command line environment,$(origin RECIPE)),$(RECIPE),recipes/distill.yaml)
+
+distill: $(if $(filter command line environment,$(origin RECIPE)),$(RECIPE_FILE)) install $(NEEDED_DATA) ## Train a student (MODEL=) against TEACHER=, a finished run folder, on recipes/distill.yaml (or RECIPE=)
+	$(BIN)/python run_distill.py --config "$(DISTILL_RECIPE)" $(if $(TEACHER),--teacher "$(TEACHER)") \
+		$(if $(MODEL),--model_name_or_path "$(MODEL)") \
+		$(if $(DATA_DIR),--data_dir "$(DATA_DIR)") \
+		$(if $(OUTPUT_DIR),--output_dir "$(OUTPUT_DIR)") \
 		$(ARGS)
 
 push: install ## Publish the run in OUTPUT_DIR to the Hub as HUB_MODEL_ID (token: HF_TOKEN or `hf auth login`); DRY_RUN=1 only lists

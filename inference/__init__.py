@@ -2,7 +2,6 @@
 it for CPU serving (`python -m inference.export`: ONNX fp32 and int8)."""
 
 from .backends import Classifier
-from .inputs import read_input
-from .runs import BACKENDS, InferenceError, check_finished_run
+from .runs import BACKENDS
 
-__all__ = ["BACKENDS", "Classifier", "InferenceError", "check_finished_run", "read_input"]
+__all__ = ["BACKENDS", "Classifier"]

@@ -1,4 +1,4 @@
-"""The classifier of a BERT or DistilBERT reads the last layer's output at [CLS] only; computing that layer at every
+"""The classifier of a BERT, DistilBERT or MPNet reads the last layer's output at [CLS] (MPNet's <s>) only; computing that layer at every
 position throws away about 13% of a 6-layer model's FLOPs. Here the last layer attends from [CLS] alone, over every
 position: the same logits and gradients (to float rounding), the same weights and saved files.
 
@@ -11,10 +11,12 @@ from transformers.models.bert.modeling_bert import BertForSequenceClassification
 from transformers.models.bert.modeling_bert import eager_attention_forward as bert_eager_attention
 from transformers.models.distilbert.modeling_distilbert import DistilBertForSequenceClassification, TransformerBlock
 from transformers.models.distilbert.modeling_distilbert import eager_attention_forward as distilbert_eager_attention
+from transformers.models.mpnet.modeling_mpnet import MPNetForSequenceClassification, MPNetLayer
 
 
-def attend_from_cls(attention, project_q, project_k, project_v, hidden_states, attention_mask, eager, **kwargs):
-    """`attention`'s multi-head attention with [CLS] as the only query, every position as keys and values."""
+def attend_from_cls(attention, project_q, project_k, project_v, hidden_states, attention_mask, attend, scaling, **kwargs):
+    """`attention`'s multi-head attention with [CLS] as the only query, every position as keys and values, computed
+    by `attend` (an attention function of transformers' interface)."""
     batch, head_size = hidden_states.shape[0], attention.attention_head_size
 
     def heads(project, states):
@@ -22,7 +24,6 @@ def attend_from_cls(attention, project_q, project_k, project_v, hidden_states, a
 
     if attention_mask is not None and attention_mask.dim() == 4 and attention_mask.shape[-2] > 1:
         attention_mask = attention_mask[:, :, :1]  # a (batch, 1, query, key) mask: the [CLS] query's row
-    attend = ALL_ATTENTION_FUNCTIONS.get_interface(attention.config._attn_implementation, eager)
     output, _ = attend(
         attention,
         heads(project_q, hidden_states[:, :1]),
@@ -30,10 +31,15 @@ def attend_from_cls(attention, project_q, project_k, project_v, hidden_states, a
         heads(project_v, hidden_states),
         attention_mask,
         dropout=attention.dropout.p if attention.training else 0.0,
-        scaling=attention.scaling,
+        scaling=scaling,
         **kwargs,
     )
     return output.reshape(batch, 1, -1)
+
+
+def configured_attention(attention, eager):
+    """The attention function `attention`'s config names (sdpa, eager, ...), `eager` for eager."""
+    return ALL_ATTENTION_FUNCTIONS.get_interface(attention.config._attn_implementation, eager)
 
 
 class BertLayerClsOnly(BertLayer):
@@ -43,7 +49,8 @@ class BertLayerClsOnly(BertLayer):
                 cache=None, **kwargs):
         attention = self.attention.self
         context = attend_from_cls(attention, attention.query, attention.key, attention.value, hidden_states,
-                                  attention_mask, bert_eager_attention, **kwargs)  # fmt: skip
+                                  attention_mask, configured_attention(attention, bert_eager_attention), attention.scaling,
+                                  **kwargs)  # fmt: skip
         return self.feed_forward_chunk(self.attention.output(context, hidden_states[:, :1]))
 
 
@@ -53,15 +60,34 @@ class DistilBertBlockClsOnly(TransformerBlock):
     def forward(self, hidden_states, attention_mask=None, **kwargs):
         attention = self.attention
         context = attend_from_cls(attention, attention.q_lin, attention.k_lin, attention.v_lin, hidden_states,
-                                  attention_mask, distilbert_eager_attention, **kwargs)  # fmt: skip
+                                  attention_mask, configured_attention(attention, distilbert_eager_attention),
+                                  attention.scaling, **kwargs)  # fmt: skip
         attention_output = self.sa_layer_norm(attention.out_lin(context) + hidden_states[:, :1])
         return self.output_layer_norm(self.ffn(attention_output) + attention_output)
+
+
+class MPNetLayerClsOnly(MPNetLayer):
+    """MPNetLayer.forward computed at <s> only. MPNet's attention is always eager, with the encoder's relative position
+    bias added to the scores before the padding mask: both cut to the <s> query's row, summed (adding 0 or the dtype's
+    minimum rounds alike in either order)."""
+
+    def forward(self, hidden_states, attention_mask=None, position_bias=None, output_attentions=False, **kwargs):
+        attention = self.attention.attn
+        bias = None if position_bias is None else position_bias[:, :, :1]
+        if attention_mask is not None:
+            bias = attention_mask[:, :, :1] if bias is None else bias + attention_mask[:, :, :1]
+        context = attend_from_cls(attention, attention.q, attention.k, attention.v, hidden_states, bias,
+                                  bert_eager_attention, attention.attention_head_size**-0.5)  # fmt: skip
+        attention_output = self.attention.LayerNorm(self.attention.dropout(attention.o(context)) + hidden_states[:, :1])
+        layer_output = self.output(self.intermediate(attention_output), attention_output)
+        return (layer_output, None) if output_attentions else (layer_output,)
 
 
 # The classifiers that read the last layer at [CLS] alone: where their layers are, and what the last one becomes.
 CLS_ONLY = {
     BertForSequenceClassification: ("bert.encoder", BertLayerClsOnly),
     DistilBertForSequenceClassification: ("distilbert.transformer", DistilBertBlockClsOnly),
+    MPNetForSequenceClassification: ("mpnet.encoder", MPNetLayerClsOnly),
 }
 CLS_ONLY_MODELS = tuple(model_class.__name__ for model_class in CLS_ONLY)
 CLS_ONLY_ATTENTION = ("sdpa", "eager")  # the attention functions whose masks it cuts to the [CLS] row (tested)

@@ -15,6 +15,8 @@ FINISHED_MARKER = "all_results.json"
 SETTINGS_FILE = "run_settings.json"
 # What the model card says, stored so that the card can be rendered again whole (training_report.model_card).
 CARD_INPUTS = "model_card.json"
+# A student's summary of what it learnt from (training.distill): its teacher, loss and transfer set.
+DISTILLATION_FILE = "distillation.json"
 # What save_pretrained writes of a model and its tokenizer (fnmatch patterns): also what identifies a model folder.
 MODEL_FOLDER_PATTERNS = [
     "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
@@ -26,6 +28,7 @@ OUTPUT_PATTERNS = [
     SETTINGS_FILE, FINISHED_MARKER, "*_results.json", "trainer_state.json", "training_args.bin", "checkpoint-*",
     "runs", "hub_upload", "onnx", "epoch_stats.csv", "epoch_stats.md", "evaluation.md", "training_curves.png",
     "*_confusion_matrix.png", "*_misclassified.tsv", "test_predictions.tsv", "README.md", CARD_INPUTS, ".*.tmp",  # .*.tmp: writes cut off
+    DISTILLATION_FILE, "teacher_logits",  # a student's summary; a teacher's cached logits (training.teacher)
     *MODEL_FOLDER_PATTERNS,
 ]  # fmt: skip
 

@@ -42,11 +42,13 @@ RESULT_DEFINING = {
     # where and how the processes train
     "use_cpu", "accelerator_config", "parallelism_config", "ddp_find_unused_parameters", "ddp_bucket_cap_mb",
     "ddp_broadcast_buffers", "ddp_static_graph", "ddp_backend", "fsdp", "fsdp_config", "deepspeed",
+    # a distillation's loss and transfer set (its teacher and transfer file count by their files' sha256, below)
+    "alpha", "temperature", "transfer", "augment_copies", "augment_seed",
 }  # fmt: skip
 
 
 # What a record holds beside the arguments: the model's and the data's identity, and the number of processes.
-IDENTITIES = {"model", "model_sha256", "data_sha256", "world_size"}
+IDENTITIES = {"model", "model_sha256", "data_sha256", "world_size", "teacher_sha256", "transfer_file_sha256"}
 
 # Result-defining settings added after runs were recorded, and the value a record without them ran with. (Runs of
 # a local model recorded before its tokenizer counted in model_sha256 differ there anyway: another identity.)
@@ -85,10 +87,11 @@ def model_identity(name: str) -> dict:
     return {"model_sha256": file_sha256(files)}
 
 
-def source_identity(model_args, data_args) -> dict:
-    """The model's and the data's identity (`model_identity`, the data's fingerprint): what every run of a study
-    shares, so that a study hashes their files once."""
-    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)}
+def source_identity(model_args, data_args, training_args) -> dict:
+    """The identity of the model, the data and a student's teacher and transfer file (their files hashed): what every
+    run of a study shares, so that a study hashes their files once."""
+    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)} | (
+        distillation_sources(training_args))
 
 
 def run_settings(model_args, data_args, training_args, identity: dict | None = None) -> dict:
@@ -96,7 +99,17 @@ def run_settings(model_args, data_args, training_args, identity: dict | None = N
     `source_identity` of the same model and data, where a study computed it already."""
     arguments = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     settings = {key: value for key, value in arguments.items() if key in RESULT_DEFINING}
-    return (identity or source_identity(model_args, data_args)) | settings | {"world_size": training_args.world_size}
+    return (identity or source_identity(model_args, data_args, training_args)) | settings | {
+        "world_size": training_args.world_size
+    }
+
+
+def distillation_sources(training_args) -> dict:
+    """A student's teacher (training.DistillationArguments) by its model files' sha256, and its transfer file by its
+    bytes', as the model and the data count: other teachers or texts give another result, another path does not."""
+    teacher, transfer_file = getattr(training_args, "teacher", None), getattr(training_args, "transfer_file", None)
+    return ({"teacher_sha256": model_identity(teacher)["model_sha256"]} if teacher else {}) | (
+        {"transfer_file_sha256": file_sha256([Path(transfer_file)])} if transfer_file else {})
 
 
 def settings_differences(recorded: dict, current: dict) -> list[str]:

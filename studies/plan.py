@@ -64,7 +64,7 @@ class StudyPlan:
 
     @classmethod
     def checked(cls, arguments: RunArguments) -> "StudyPlan":
-        return cls(arguments, source_identity(arguments.model, arguments.data))
+        return cls(arguments, source_identity(*arguments))
 
     @property
     def settings(self) -> dict:

@@ -49,6 +49,8 @@ def test_export_and_predict_after_install_test_install_nothing(venv):
                    "OUTPUT_DIR": "--output_dir"}),
         ("search", {"RECIPE": "--config", "MODEL": "--model_name_or_path", "DATA_DIR": "--data_dir",
                     "OUTPUT_DIR": "--output_dir", "SPACE": "--space", "BASELINE": "--baseline"}),
+        ("distill", {"RECIPE": "--config", "MODEL": "--model_name_or_path", "DATA_DIR": "--data_dir",
+                     "OUTPUT_DIR": "--output_dir", "TEACHER": "--teacher"}),
         ("push", {"OUTPUT_DIR": "--output_dir", "HUB_MODEL_ID": "--hub_model_id"}),
         ("predict", {"OUTPUT_DIR": "--output_dir", "INPUT": "--input", "PREDICTIONS": "--predictions"}),
         ("export", {"OUTPUT_DIR": "--output_dir"}),

@@ -12,6 +12,8 @@ from transformers import (
     DistilBertForSequenceClassification,
     ElectraConfig,
     ElectraModel,
+    MPNetConfig,
+    MPNetForSequenceClassification,
 )
 from transformers.models.bert.modeling_bert import BertLayer
 
@@ -26,13 +28,19 @@ TINY = {  # dropout off: the two models then draw nothing random and must agree 
     "distilbert": lambda: DistilBertForSequenceClassification(DistilBertConfig(
         vocab_size=3000, dim=32, hidden_dim=64, n_layers=2, n_heads=2, dropout=0.0, attention_dropout=0.0,
         seq_classif_dropout=0.0)),
+    "mpnet": lambda: MPNetForSequenceClassification(MPNetConfig(
+        vocab_size=3000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)),
 }  # fmt: skip
+LAYERS = {"bert": "encoder", "distilbert": "transformer", "mpnet": "encoder"}
 
 
 @pytest.mark.parametrize("padded", [True, False])  # without padding, sdpa gets no mask at all
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 @pytest.mark.parametrize("model_type", TINY)
 def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_files(model_type, attention, padded, tmp_path):
+    if model_type == "mpnet" and attention == "sdpa":
+        pytest.skip("MPNet computes its attention eagerly, whatever the config says")
     torch.manual_seed(0)
     full = TINY[model_type]()
     full.config._attn_implementation = attention
@@ -49,7 +57,7 @@ def test_the_cls_only_last_layer_trains_like_the_full_one_and_saves_the_same_fil
     torch.testing.assert_close(outputs[1].logits, outputs[0].logits, rtol=0, atol=1e-6)
     for (name, a), (_, b) in zip(full.named_parameters(), cls_only.named_parameters(), strict=True):
         torch.testing.assert_close(b.grad, a.grad, rtol=0, atol=1e-6, msg=name)
-    assert type(cls_only.base_model.get_submodule("encoder" if model_type == "bert" else "transformer").layer[-1]).__name__.endswith("ClsOnly")
+    assert type(cls_only.base_model.get_submodule(LAYERS[model_type]).layer[-1]).__name__.endswith("ClsOnly")
     for name, model in {"full": full, "cls_only": cls_only}.items():
         model.save_pretrained(tmp_path / name)
     assert sha256(tmp_path / "full" / "model.safetensors") == sha256(tmp_path / "cls_only" / "model.safetensors")
@@ -90,7 +98,8 @@ def test_a_model_it_was_not_built_for_is_refused_in_one_line_and_the_way_out_wor
                           str(sst2_dir), "--output_dir", str(tmp_path / "run"))  # fmt: skip
     assert result.returncode == 1
     assert last_error_line(result) == ("run_finetune.py: error: --last_layer_cls_only: built for the encoders of transformers' "
-                                       "BertForSequenceClassification and DistilBertForSequenceClassification with sdpa or eager "
+                                       "BertForSequenceClassification and DistilBertForSequenceClassification and "
+                                       "MPNetForSequenceClassification with sdpa or eager "
                                        "attention, this model is ElectraForSequenceClassification with sdpa attention; "
                                        "pass --last_layer_cls_only false")  # fmt: skip
     # The way out it names works in the same folder: the refused run wrote nothing that stands in its way.

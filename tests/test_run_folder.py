@@ -16,7 +16,7 @@ from errors import ProjectError
 from run_folder import RESULT_DEFINING, check_rerun, claim_output_dir, prepare_output_dir, read_settings, run_settings
 from training import (
     DataArguments,
-    FinetuneArguments,
+    DistillationArguments,
     ModelArguments,
     evaluate_splits,
     fit,
@@ -237,13 +237,14 @@ NOT_RESULT_DEFINING = {
     "skip_memory_metrics", "debug", "ddp_timeout", "torch_empty_cache_steps", "local_rank", "do_train", "do_eval",
     "do_predict", "gpu_mode", "train_file", "validation_file", "test_file", "dataset_name", "dataset_config_name",
     "train_split_name", "validation_split_name", "test_split_name", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
+    "teacher", "transfer_file",  # a student's: they count by their files' sha256
 }  # fmt: skip
 
 
 def test_every_argument_is_classified_as_result_defining_or_not():
     """The settings fingerprint is an allow-list: an argument nobody classified (a new TrainingArguments field) would
     silently not count; this fails until it is added to RESULT_DEFINING or, reviewed, to the list above."""
-    names = {f.name for dataclass_type in (ModelArguments, DataArguments, FinetuneArguments) for f in fields(dataclass_type) if f.init}
+    names = {f.name for dataclass_type in (ModelArguments, DataArguments, DistillationArguments) for f in fields(dataclass_type) if f.init}
     assert not RESULT_DEFINING & NOT_RESULT_DEFINING
     assert sorted(names - RESULT_DEFINING - NOT_RESULT_DEFINING) == []
     assert sorted(RESULT_DEFINING - names) == []  # nothing stale in the allow-list either

@@ -7,7 +7,8 @@ from importlib import import_module
 # Each name's module, imported on first use (PEP 562): `parse_args` needs neither the model code, the data library nor
 # the Trainer, so that a refused argument is said before they load.
 EXPORTS = {
-    "DataArguments": "arguments", "FinetuneArguments": "arguments", "ModelArguments": "arguments", "RunArguments": "arguments",
+    "DataArguments": "arguments", "DistillationArguments": "arguments", "FinetuneArguments": "arguments",
+    "ModelArguments": "arguments", "RunArguments": "arguments",
     "load_splits": "data", "tokenize_splits": "data",
     "check_model_source": "model", "load_model": "model", "load_model_and_tokenizer": "model",
     "parse_args": "recipes", "read_recipe": "recipes",

@@ -30,8 +30,9 @@ class ModelArguments:
     last_layer_cls_only: bool = field(
         default=False,
         metadata={
-            "help": "Compute the last layer at [CLS] only, the one position the classifier reads: the same logits, about "
-            "13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For BERT and DistilBERT classifiers."
+            "help": "Compute the last layer at [CLS] (MPNet's <s>) only, the one position the classifier reads: the same "
+            "logits, about 13%% fewer FLOPs in a 6-layer model, another random stream for dropout. For BERT, DistilBERT "
+            "and MPNet classifiers."
         },
     )
     dropout: float | None = field(
@@ -177,6 +178,69 @@ class FinetuneArguments(TrainingArguments):
                 setattr(self, name, value)
         if not torch.cuda.is_available():
             self.dataloader_pin_memory = False  # pinned memory only speeds copies to a GPU; torch warns without one
+        super().__post_init__()
+
+
+@dataclass
+class DistillationArguments(FinetuneArguments):
+    """A student's settings (`run_distill.py`, `recipes/distill.yaml`): a finished run as its teacher, the loss's two
+    weights, and the transfer set, the texts the teacher labels for it."""
+
+    teacher: str | None = field(
+        default=None,
+        metadata={"help": "The teacher: a finished run folder (e.g. outputs/mpnet) whose labels are the student's."},
+    )
+    alpha: float | None = field(
+        default=None,
+        metadata={
+            "help": "The weight of the gold labels' cross-entropy in the loss alpha * CE(gold) + (1 - alpha) * T^2 * "
+            "KL(softmax(teacher/T) || softmax(student/T)); 1 - alpha weighs the teacher's soft labels. In [0, 1]."
+        },
+    )
+    temperature: float | None = field(
+        default=None,
+        metadata={"help": "T, the temperature that softens both models' logits in the KL term (> 0; 1: none)."},
+    )
+    transfer: str = field(
+        default="none",
+        metadata={
+            "help": "Texts the teacher labels beside the training rows: 'unused_sample', the training rows (of "
+            "train.tsv, --train_file or --dataset_name) that --sample_fraction leaves out, their labels dropped; 'none'.",
+            "choices": ["none", "unused_sample"],
+        },
+    )
+    transfer_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "More texts for the teacher to label: a TSV with --text_column, or plain text, one a line (labels "
+            "in it are ignored)."
+        },
+    )
+    augment_copies: int = field(
+        default=0,
+        metadata={
+            "help": "Rule-augmented copies of each training text for the teacher to label, after Tang et al. 2019: "
+            "words masked or replaced by another training word, n-grams sampled; deduplicated. 0: none."
+        },
+    )
+    augment_seed: int = field(default=42, metadata={"help": "Seed of the augmentation (the same texts for every seed)."})
+
+    def __post_init__(self):
+        # Required here rather than without a default: a subclass's fields follow TrainingArguments' defaulted ones.
+        for name in ("teacher", "alpha", "temperature"):
+            if getattr(self, name) is None:
+                raise ValueError(f"--{name}: a student needs one; set it in the recipe (recipes/distill.yaml) or on "
+                                 "the command line")  # fmt: skip
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"--alpha {self.alpha}: must be in [0, 1] (1: gold labels only, 0: the teacher's only)")
+        if self.temperature <= 0:
+            raise ValueError(f"--temperature {self.temperature}: must be > 0 (1 leaves the logits as they are)")
+        if self.augment_copies < 0:
+            raise ValueError(f"--augment_copies {self.augment_copies}: must be >= 0")
+        check_seed("augment_seed", self.augment_seed)
+        if self.fill_last_batch or self.cuda_graph_step:
+            raise ValueError("--fill_last_batch and --cuda_graph_step fill batches with rows that carry no teacher "
+                             "logits; a student trains without them")  # fmt: skip
         super().__post_init__()
 
 

@@ -73,11 +73,11 @@ def given_flags(argv: list[str]) -> set[str]:
     return {arg[2:].split("=")[0] for arg in argv if arg.startswith("--")}
 
 
-def parse_args(argv: list[str] | None = None, description: str | None = None):
-    """The run's `RunArguments` (model, data, training) from `--config` (default: the notebook recipe) and `argv`
-    (default: the command line), checked against this process's environment too (the token, the launcher); every
-    problem is a `ProjectError` of one line naming the flag or recipe."""
-    model_args, data_args, training_args = read_arguments(argv, description)
+def parse_args(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
+    """The run's `RunArguments` (model, data, and training: FinetuneArguments or `training_class`, a subclass) from
+    `--config` (default: the notebook recipe) and `argv` (default: the command line), checked against this process's
+    environment too (the token, the launcher); every problem is a `ProjectError` of one line naming the flag or recipe."""
+    model_args, data_args, training_args = read_arguments(argv, description, training_class)
     if training_args.hub_token:
         raise ProjectError("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
     launched = int(os.environ.get("WORLD_SIZE", "1"))
@@ -93,14 +93,15 @@ def parse_args(argv: list[str] | None = None, description: str | None = None):
     return RunArguments(model_args, data_args, training_args)
 
 
-def read_arguments(argv: list[str] | None = None, description: str | None = None):
+def read_arguments(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
     """The arguments of the recipe and `argv`, before `parse_args` checks them against this process (its token, its
     launcher)."""
+    dataclass_types = (*DATACLASSES[:2], training_class)
     argv = list(sys.argv[1:] if argv is None else argv)
     config_parser = argparse.ArgumentParser(add_help=False)
     config_parser.add_argument("--config", default=DEFAULT_RECIPE)
     config = config_parser.parse_known_args(argv)[0].config
-    known = {f.name for dataclass_type in DATACLASSES for f in fields(dataclass_type) if f.init} - {"config"}
+    known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init} - {"config"}
     on_command_line = given_flags(argv)
     recipe = without_source(read_recipe(config, known), on_command_line)  # another source replaces the recipe's
 
@@ -122,7 +123,7 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
         if name in recipe or name in on_command_line:
             raise ProjectError(f"--{name}: a run always trains, validates each epoch and evaluates; drop the flag")
     parser = one_line_errors(
-        HfArgumentParser(DATACLASSES, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+        HfArgumentParser(dataclass_types, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     )
     flags = as_flags(recipe) + argv
     try:
@@ -138,7 +139,7 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.
 PATHS = {"config": "recipes", "data_dir": "data", "train_file": "data", "validation_file": "data", "test_file": "data",
-         "output_dir": "outputs"}  # fmt: skip
+         "output_dir": "outputs", "teacher": "outputs", "transfer_file": "data"}  # fmt: skip
 
 
 def portable(key: str, value: str) -> str:
@@ -163,7 +164,7 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     values = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     recipe = read_recipe(training_args.config, set(values))
     defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
-                for dataclass_type in DATACLASSES for f in fields(dataclass_type) if f.init}  # fmt: skip
+                for dataclass_type in (*DATACLASSES[:2], type(training_args)) for f in fields(dataclass_type) if f.init}  # fmt: skip
     chosen = FinetuneArguments.GPU_MODE_SETTINGS if training_args.gpu_mode != "off" else ()
     flags = ["--config", portable("config", training_args.config)]
     for key, value in values.items():

@@ -37,9 +37,12 @@ from training_report import (
     write_split_evaluation,
 )
 
+from .arguments import DistillationArguments
 from .data import load_splits, tokenize_splits
+from .distill import student_train_split, student_transfer
 from .model import check_tokenizer, load_model
 from .recipes import reproduce_flags
+from .teacher import check_teacher
 from .trainer import build_trainer
 
 logger = logging.getLogger(__name__)
@@ -162,10 +165,15 @@ def setup(model_args, data_args, training_args, validation_only: bool = False) -
     data, the model, the folder made once they have loaded, and the Trainer. `validation_only`: leave the official dev
     and test splits out (neither tokenized nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
+    student = isinstance(training_args, DistillationArguments)
+    if student:
+        check_teacher(training_args.teacher)  # a missing or unfinished teacher, before its model counts in the settings
     main_process = training_args.process_index == 0
     with training_args.main_process_first(local=False, desc="output folder check"):
         checkpoint, settings = prepare_output_dir(model_args, data_args, training_args, main_process)
     splits, data = load_splits(data_args)
+    if student:  # the teacher checked against the data, the transfer set taken and leak-guarded: before the folder is made
+        transfer = student_transfer(splits, data, data_args, training_args)
     if validation_only:
         splits = {name: split for name, split in splits.items() if name in ("train", "eval")}
     set_seed(training_args.seed)  # the new classification head's initialisation
@@ -173,6 +181,8 @@ def setup(model_args, data_args, training_args, validation_only: bool = False) -
     check_tokenizer(model_args.model_name_or_path, model, tokenizer, splits["train"]["review"][:SAMPLE_FOR_CHECKS])
     with training_args.main_process_first(local=False, desc="output folder"):  # a refused run leaves no folder
         claim_output_dir(settings, training_args, main_process)
+    if student:  # its training rows: the gold ones, its transfer set's, and the teacher's logits over both
+        splits["train"] = student_train_split(splits["train"], transfer, training_args)
     tokenized = tokenize_splits(splits, tokenizer, data_args, training_args)
     trainer = build_trainer(model, tokenizer, tokenized, data_args, training_args)
     names = split_names(data_args.validation_fraction, data_args.validation_split, describe(data_args), data.where)

@@ -8,6 +8,7 @@ from transformers import DataCollatorWithPadding, Trainer
 from modeling import label_names
 from training_report import EpochTimer, score
 
+from .arguments import DistillationArguments
 from .ordered import OrderedEvaluationTrainer
 
 
@@ -30,6 +31,10 @@ def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -
         from .static_shapes import static_shape_trainer  # here: it needs CUDA graphs' code only when asked for
 
         trainer_class = static_shape_trainer(data_args, training_args)
+    if isinstance(training_args, DistillationArguments):  # a student, trained against its teacher's logits
+        from .distill import DistillationTrainer  # here: a student's code loads only for a student
+
+        trainer_class = DistillationTrainer
     return trainer_class(
         model=model,
         args=training_args,

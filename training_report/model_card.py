@@ -17,7 +17,7 @@ import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 from huggingface_hub.utils import HFValidationError
 
-from run_folder import CARD_INPUTS, write_atomic
+from run_folder import CARD_INPUTS, DISTILLATION_FILE, write_atomic
 from sst_data import LABEL_NAMES
 
 from .epochs import NOTEBOOK_ACCURACY
@@ -113,15 +113,15 @@ def environment(training_args) -> dict:
     }
 
 
-def command(flags: list[str], world_size: int, model_name: str) -> str:
+def command(flags: list[str], world_size: int, model_name: str, script: str = "run_finetune.py") -> str:
     """The command that trains this run again from a checkout (`flags`: training.recipes.reproduce_flags), the model
     given by `model_name`, never a machine's path; under `accelerate launch` (DDP through torchrun) when it ran as
-    several processes."""
+    several processes. A student's script is run_distill.py."""
     launcher = ["accelerate", "launch", "--multi_gpu", "--num_processes", str(world_size)] if world_size > 1 else ["python"]
     if "--model_name_or_path" in flags:
         flags = [*flags]
         flags[flags.index("--model_name_or_path") + 1] = model_name
-    return shlex.join([*launcher, "run_finetune.py", *flags])
+    return shlex.join([*launcher, script, *flags])
 
 
 def card_inputs(model_args, data_args, training_args, state, results: dict, splits: list[Split], epoch_table: str,
@@ -133,6 +133,8 @@ def card_inputs(model_args, data_args, training_args, state, results: dict, spli
     trained = trained_for(training_args, state, results["train_samples"])
     base_model = base_model_id(model_args.model_name_or_path, card)
     base_name = base_model or Path(model_args.model_name_or_path).name  # a folder's name, never a machine's path
+    distillation = Path(training_args.output_dir) / DISTILLATION_FILE  # a student's (training.distill)
+    distillation = json.loads(distillation.read_text(encoding="utf-8")) if distillation.is_file() else None
     return {
         "model_id": training_args.hub_model_id,
         "model_name": (training_args.hub_model_id or Path(training_args.output_dir).resolve().name).split("/")[-1],
@@ -150,7 +152,8 @@ def card_inputs(model_args, data_args, training_args, state, results: dict, spli
         "epoch_table": epoch_table,
         "hyperparameters": hyperparameters(model_args, data_args, training_args, trained),
         "environment": environment(training_args),
-        "command": command(flags, training_args.world_size, base_name),
+        "command": command(flags, training_args.world_size, base_name, "run_distill.py" if distillation else "run_finetune.py"),
+        "distillation": distillation,
         "onnx": None,  # the export's files, once `make export` has run
     }
 
