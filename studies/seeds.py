@@ -136,7 +136,7 @@ def run_study(studies: dict[str, list[SeedRun]], output_dir: Path) -> dict[str, 
                 continue
             logger.info("Seed %d (%s): training", run.seed, run.folder)
             try:
-                train(*run.arguments)
+                train(run.arguments)
             except ProjectError as err:
                 raise ProjectError(f"seed {run.seed} ({run.folder}): {err}") from None
             except Interrupted as stop:

@@ -45,7 +45,7 @@ def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None, *
 
 def train_run(argv) -> Run:
     """One run through the library, as `run_finetune.py ARGV` trains it: `training.train` on the parsed arguments."""
-    return train(*parse_args([str(arg) for arg in argv]))
+    return train(parse_args([str(arg) for arg in argv]))
 
 
 def sst_data_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

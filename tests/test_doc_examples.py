@@ -158,7 +158,7 @@ def card_command(ws: Workspace) -> str:
     with contextlib.chdir(ws.main):
         arguments = parse_args(["--config", "recipes/notebook.yaml", "--model_name_or_path", str(ws.minilm),
                                 "--data_dir", "data/sst2", "--output_dir", "outputs/minilm-notebook"])  # fmt: skip
-        return command(reproduce_flags(*arguments), 1, base_model_name(str(ws.minilm)))
+        return command(reproduce_flags(arguments), 1, base_model_name(str(ws.minilm)))
 
 
 def predict_labelled(ws: Workspace) -> str:

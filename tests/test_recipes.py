@@ -6,6 +6,7 @@ import torch
 
 from errors import ProjectError
 from training import parse_args
+from training.recipes import reproduce_flags
 
 from .conftest import ROOT
 from .conftest import run_finetune as run_script
@@ -110,3 +111,19 @@ def test_recipe_without_a_required_setting_names_it_in_one_line(tmp_path):
         "run_finetune.py: error: the following arguments are required: --max_length; set them in the recipe "
         f"(--config {recipe}) or on the command line"
     )
+
+
+def test_the_card_command_is_of_the_recipe_as_parsed_not_as_edited_afterwards(tmp_path):
+    """The recipe is read once, when the arguments are parsed, and kept with them: a recipe edited while the run
+    trains (or after) does not change the command its card shows."""
+    base, recipe = tmp_path / "base.yaml", tmp_path / "recipe.yaml"
+    base.write_text((ROOT / "recipes" / "notebook.yaml").read_text())
+    recipe.write_text("base: base.yaml\nlearning_rate: 3.0e-5\n")
+    arguments = parse_args(["--config", str(recipe), "--output_dir", str(tmp_path / "out")])
+    shown = reproduce_flags(arguments)
+    assert "--learning_rate" not in shown  # the recipe's own value: the recipe says it
+    recipe.write_text("base: base.yaml\nlearning_rate: 5.0e-5\n")
+    base.write_text(base.read_text().replace("num_train_epochs: 4", "num_train_epochs: 2"))
+    assert reproduce_flags(arguments) == shown
+    assert arguments.replace(seed=7).recipe == arguments.recipe  # a study's runs keep it too
+    assert "--learning_rate" in reproduce_flags(parse_args(["--config", str(recipe), "--learning_rate", "3e-5"]))

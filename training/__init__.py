@@ -1,6 +1,6 @@
 """Training a run: its arguments and recipes, its data, model and Trainer, and `train()`, which takes a run from its
 arguments to a finished run folder. `run_finetune.py` is its command line; seed studies, searches and benchmarks
-call it with argument objects (`dataclasses.replace`)."""
+call it with a `RunArguments` (`parse_args`, `RunArguments.replace`)."""
 
 from importlib import import_module
 

@@ -252,6 +252,9 @@ class RunArguments:
     model: ModelArguments
     data: DataArguments
     training: FinetuneArguments
+    # The recipe's settings (its base: chain resolved) as read when the arguments were parsed: what the run's card
+    # tells its settings apart from, so that a recipe edited afterwards does not change a finished run's card.
+    recipe: dict = field(default_factory=dict, compare=False, repr=False)
 
     def owner(self, flag: str) -> str | None:
         """Which of `model`, `data`, `training` holds `flag` (a flag of the run's command line); None for none."""
@@ -268,7 +271,7 @@ class RunArguments:
             if name is None:
                 raise ValueError(f"--{next(f for f in flags if self.owner(f) is None)}: not a flag of run_finetune.py")
             parts[name] = replace(parts[name], **{flag: v for flag, v in flags.items() if self.owner(flag) == name})
-        return RunArguments(**parts)
+        return replace(self, **parts)
 
     def in_folder(self, path) -> "RunArguments":
         """These arguments writing a run of their own into `path` (a study's run: never overwritten, never resumed

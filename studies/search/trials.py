@@ -98,7 +98,7 @@ def run_trial(study: optuna.Study, storage: optuna.storages.BaseStorage, search:
                 value = json.loads((folder / FINISHED_MARKER).read_text(encoding="utf-8"))[search.metric]
                 logger.info("Trial %d: its run had finished; kept as it is", trial.number)
             else:
-                value = train(*run.arguments, validation_only=True).results["eval"][search.metric]
+                value = train(run.arguments, validation_only=True).results["eval"][search.metric]
         except Interrupted as stop:
             fail(study, trial, f"stopped by {stop.signal}")
             stop.where += f" in trial {trial.number} ({folder})"
