@@ -18,12 +18,12 @@ from errors import exit_in_one_line, setup_logging
 
 
 def main(argv=None) -> None:
-    model_args, data_args, training_args = training.parse_args(argv, description=__doc__,
-                                                               training_class=training.DistillationArguments)  # fmt: skip
+    arguments = training.parse_args(argv, description=__doc__, training_class=training.DistillationArguments)
+    training_args = arguments.training
     from run_folder import DISTILLATION_FILE  # as run_finetune.py: a refused argument is said before the libraries load
 
     setup_logging(training_args.should_log, training_args.get_process_log_level())
-    run = training.train(model_args, data_args, training_args)
+    run = training.train(arguments)
     if training_args.process_index != 0:  # another process of a multi-process run: the main one reports
         return
 

@@ -14,12 +14,13 @@ from errors import exit_in_one_line, setup_logging
 
 
 def main(argv=None) -> None:
-    model_args, data_args, training_args = training.parse_args(argv, description=__doc__)
+    arguments = training.parse_args(argv, description=__doc__)
+    training_args = arguments.training
     # Only now the model code, the data library and the Trainer: a refused argument was said before they loaded.
     from training_report import NOTEBOOK_ACCURACY, push_run, to_markdown
 
     setup_logging(training_args.should_log, training_args.get_process_log_level())
-    run = training.train(model_args, data_args, training_args)
+    run = training.train(arguments)
     if training_args.process_index != 0:  # another process of a multi-process run: the main one reports
         return
 

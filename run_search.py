@@ -22,7 +22,8 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 from errors import exit_in_one_line, one_line_errors, setup_logging
-from studies.search import SearchArguments, check_owned_flags, plan_search, run_search
+from studies.plan import check_owned_flags
+from studies.search import OWNED, SearchArguments, plan_search, run_search
 from training import parse_args
 
 
@@ -31,7 +32,7 @@ def main(argv=None) -> None:
         SearchArguments, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     search_args, rest = one_line_errors(parser).parse_args_into_dataclasses(argv, return_remaining_strings=True)
-    check_owned_flags(rest)
+    check_owned_flags(rest, OWNED)
     arguments = parse_args(rest)
     search = plan_search(search_args, arguments, rest)  # every input checked before anything is written
     setup_logging()

@@ -21,7 +21,8 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 from errors import exit_in_one_line, one_line_errors, setup_logging
-from studies.seeds import StudyArguments, check_owned_flags, parse_seeds, plan_study, run_study
+from studies.plan import StudyPlan, check_owned_flags
+from studies.seeds import StudyArguments, owned_flags, parse_seeds, plan_study, run_study
 from training import DistillationArguments, FinetuneArguments, parse_args
 from training.recipes import given_flags
 
@@ -29,13 +30,13 @@ from training.recipes import given_flags
 def main(argv=None) -> None:
     parser = HfArgumentParser(StudyArguments, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     study, rest = one_line_errors(parser).parse_args_into_dataclasses(argv, return_remaining_strings=True)
-    check_owned_flags(rest, study.vary)
+    check_owned_flags(rest, owned_flags(study.vary))
     # With --teacher, a study of students: each run is run_distill.py's (one teacher: vary init or order, not the split).
     arguments = parse_args(rest, training_class=DistillationArguments if "teacher" in given_flags(rest) else FinetuneArguments)
-    seeds = parse_seeds(study.seeds, arguments[2].seed)
+    seeds = parse_seeds(study.seeds, arguments.training.seed)
     setup_logging()
 
-    studies = plan_study(arguments, seeds, study.vary, Path(study.output_dir))  # every run checked before any starts
+    studies = plan_study(StudyPlan.checked(arguments), seeds, study.vary, Path(study.output_dir))  # checked before any starts
     run_study(studies, Path(study.output_dir))
     for runs in studies.values():
         folder = runs[0].folder.parent

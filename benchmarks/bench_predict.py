@@ -25,9 +25,11 @@ import numpy as np
 import torch
 
 from errors import exit_in_one_line
-from inference import Classifier, read_input
+from inference import Classifier
 from inference.export import export_if_missing
-from inference.runs import check_finished_run, model_files
+from inference.runs import model_files
+from run_folder import check_finished_run
+from sst_data import read_input
 from training_report import probabilities
 
 from .bench import ROOT, matmul_gflops

@@ -29,11 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from errors import ProjectError, exit_in_one_line, parse_flags
-from inference import Classifier, read_input
+from inference import Classifier
 from inference.export import export_if_missing
-from inference.runs import ONNX_FILES, check_finished_run
+from inference.runs import ONNX_FILES
+from run_folder import check_finished_run
 from serving.__main__ import PROG as SERVE_PROG
 from serving.__main__ import ServeArguments
+from sst_data import read_input
 
 from . import results
 from .bench import ROOT, matmul_gflops

@@ -39,14 +39,15 @@ from matplotlib.ticker import StrMethodFormatter
 from safetensors import safe_open
 
 from errors import ProjectError, exit_in_one_line, one_line_errors
-from inference import Classifier, read_input
+from inference import Classifier
 from inference.export import export_if_missing
-from inference.runs import MODEL_FILES, check_finished_run, model_files
-from run_folder import CARD_INPUTS, DISTILLATION_FILE, FINISHED_MARKER, SETTINGS_FILE
+from inference.runs import model_files
+from run_folder import CARD_INPUTS, DISTILLATION_FILE, FINISHED_MARKER, MODEL_FILES, SETTINGS_FILE, check_finished_run
 from run_folder.settings import model_identity
+from sst_data import read_input
+from studies.summary import SUMMARY_FILES
 from training_report.epochs import NOTEBOOK_ACCURACY
 from training_report.plots import plt, save_figure
-from training_report.study import SUMMARY_FILES
 
 from . import results, tables
 from .bench import ROOT, matmul_gflops
@@ -83,7 +84,7 @@ class Candidate:
 
 
 def spread(metric: dict | None) -> dict:
-    """A seed study's summary of a metric (training_report.study.spread) as {mean, std, n}."""
+    """A seed study's summary of a metric (studies.summary) as {mean, std, n}."""
     if metric is None:
         return {"mean": None, "std": None, "n": 0}
     return {"mean": metric["mean"], "std": metric["std"], "n": len(metric["values"])}

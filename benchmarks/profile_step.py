@@ -139,7 +139,7 @@ def profile_recipe(contender, model_path, data_dir, fraction, windows: Windows, 
          "--disable_tqdm", "true", "--use_cpu", str(windows.device == "cpu"), *flags,
          *(["--sample_fraction", str(fraction)] if fraction else [])]
     )  # fmt: skip
-    run = setup(*arguments)
+    run = setup(arguments)
     run.trainer.add_callback(StepWindows(windows))
     windows.began = time.perf_counter()
     run.trainer.train()

@@ -2,8 +2,6 @@
 it for CPU serving (`python -m inference.export`: ONNX fp32 and int8)."""
 
 from .backends import Classifier
-from .inputs import Reviews, read_input
-from .outputs import predictions_tsv
-from .runs import BACKENDS, InferenceError, check_finished_run
+from .runs import BACKENDS
 
-__all__ = ["BACKENDS", "Classifier", "InferenceError", "Reviews", "check_finished_run", "predictions_tsv", "read_input"]
+__all__ = ["BACKENDS", "Classifier"]

@@ -11,8 +11,9 @@ from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from modeling import label_names
+from run_folder import InferenceError
 
-from .runs import ONNX_FILES, InferenceError, model_folder
+from .runs import ONNX_FILES, model_folder
 
 PROGRESS_FROM = 10  # batches: a progress bar on inputs at least this long
 

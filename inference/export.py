@@ -22,11 +22,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from errors import exit_in_one_line, parse_flags
 from modeling import label_names
-from run_folder import CARD_INPUTS, check_can_write
+from run_folder import CARD_INPUTS, InferenceError, check_can_write, check_finished_run
 from training_report import write_model_card
 
 from .backends import forward_inputs, onnx_runner
-from .runs import ONNX_FILES, ONNX_FOLDER, InferenceError, check_finished_run, model_files
+from .runs import ONNX_FILES, ONNX_FOLDER, model_files
 
 PROG = "python -m inference.export"
 # Traced on two reviews of different lengths, so that batch and sequence stay dynamic; then checked on them.

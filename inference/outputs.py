@@ -8,19 +8,16 @@ import numpy as np
 
 from errors import ProjectError
 from run_folder import check_can_write, write_atomic
+from sst_data import Reviews
 from training_report import (
+    PREDICTION_HEADERS,
     Split,
-    class_key,
     cross_entropy,
     evaluation_markdown,
-    probabilities,
     score,
     write_split_evaluation,
 )
 
-from .inputs import Reviews
-
-PREDICTION_HEADERS = ("review\tlabel\tprobability", "index\tprediction")  # how the first line of what predict writes starts
 EVALUATION_FILES = ("{}_evaluation.md", "{}_results.json", "{}_confusion_matrix.png", "{}_misclassified.tsv")
 
 
@@ -52,22 +49,6 @@ def check_targets(predictions: Path, source: str, labelled: bool) -> None:
         raise ProjectError(f"{flag} {predictions}: {', '.join(map(str, others))} would be overwritten by its evaluation "
                            "and was not written with these predictions; choose another file, or move it away")  # fmt: skip
     check_can_write(predictions, flag)
-
-
-def predictions_tsv(reviews: Reviews, logits: np.ndarray, label_names: list[str]) -> str:
-    """`review<TAB>label<TAB>probability` (of the predicted label), then the probability of each class (`p_<label>`),
-    per review, in input order; for GLUE's unlabelled test file, GLUE's submission layout `index<TAB>prediction` (the
-    label's id)."""
-    predicted = logits.argmax(-1)
-    if reviews.glue_test:
-        lines = ["index\tprediction"] + [f"{index}\t{label}" for index, label in zip(reviews.indices, predicted)]
-    else:
-        each = probabilities(logits)
-        lines = ["\t".join([PREDICTION_HEADERS[0], *(f"p_{class_key(name)}" for name in label_names)])] + [
-            "\t".join([review, label_names[label], f"{p[label]:.4f}", *(f"{q:.4f}" for q in p)])
-            for review, label, p in zip(reviews.texts, predicted, each)
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def gold_ids(reviews: Reviews, label_names: list[str]) -> np.ndarray:  # names: read_rows(label_names=...) made them so

@@ -19,13 +19,13 @@ from transformers import AutoConfig
 
 from errors import exit_in_one_line, parse_flags
 from modeling import label_names
-from run_folder import write_atomic
-from training_report import Split, evaluation_markdown
+from run_folder import check_finished_run, write_atomic
+from sst_data import read_input
+from training_report import Split, evaluation_markdown, predictions_tsv
 
 from .backends import Classifier
-from .inputs import read_input
-from .outputs import check_targets, predictions_tsv, score_reviews, write_evaluation
-from .runs import BACKENDS, check_finished_run
+from .outputs import check_targets, score_reviews, write_evaluation
+from .runs import BACKENDS
 
 PROG = "python -m inference.predict"
 

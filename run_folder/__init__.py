@@ -15,18 +15,22 @@ from .files import (
     write_atomic,
     written_by_the_suite,
 )
+from .finished import MODEL_FILES, InferenceError, check_finished_run
 from .folder import check_rerun, claim_output_dir, holds_nothing_to_keep, prepare_output_dir
-from .settings import RESULT_DEFINING, read_settings, run_settings
+from .settings import RESULT_DEFINING, read_settings, run_settings, source_identity
 
 __all__ = [
     "CARD_INPUTS",
     "DISTILLATION_FILE",
     "FINISHED_MARKER",
+    "MODEL_FILES",
     "MODEL_FOLDER_PATTERNS",
     "RESULT_DEFINING",
     "SETTINGS_FILE",
+    "InferenceError",
     "atomic_path",
     "check_can_write",
+    "check_finished_run",
     "check_rerun",
     "claim_output_dir",
     "combined",
@@ -37,6 +41,7 @@ __all__ = [
     "prepare_output_dir",
     "read_settings",
     "run_settings",
+    "source_identity",
     "write_atomic",
     "written_by_the_suite",
 ]

@@ -87,13 +87,21 @@ def model_identity(name: str) -> dict:
     return {"model_sha256": file_sha256(files)}
 
 
-def run_settings(model_args, data_args, training_args) -> dict:
-    """Every result-defining setting of this run, JSON-serializable, keyed by argument name."""
+def source_identity(model_args, data_args, training_args) -> dict:
+    """The identity of the model, the data and a student's teacher and transfer file (their files hashed): what every
+    run of a study shares, so that a study hashes their files once."""
+    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)} | (
+        distillation_sources(training_args))
+
+
+def run_settings(model_args, data_args, training_args, identity: dict | None = None) -> dict:
+    """Every result-defining setting of this run, JSON-serializable, keyed by argument name. `identity`: the
+    `source_identity` of the same model and data, where a study computed it already."""
     arguments = asdict(model_args) | asdict(data_args) | training_args.to_dict()
     settings = {key: value for key, value in arguments.items() if key in RESULT_DEFINING}
-    return model_identity(model_args.model_name_or_path) | {"data_sha256": source_fingerprint(data_args)} | settings | {
+    return (identity or source_identity(model_args, data_args, training_args)) | settings | {
         "world_size": training_args.world_size
-    } | distillation_sources(training_args)
+    }
 
 
 def distillation_sources(training_args) -> dict:

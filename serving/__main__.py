@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errors import exit_in_one_line, parse_flags
-from inference import BACKENDS, Classifier, check_finished_run
+from inference import BACKENDS, Classifier
+from run_folder import check_finished_run
 
 from .limits import Limits
 from .server import bind, create_app, serve

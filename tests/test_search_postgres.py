@@ -14,8 +14,7 @@ import uuid
 import optuna
 import pytest
 
-from .conftest import ROOT
-from .test_search import SPACE, run_flags, search_argv
+from .conftest import ROOT, SPACE, planned, run_flags, search_argv
 
 URL = os.environ.get("SST2_TEST_POSTGRES_URL")
 if not URL and os.environ.get("CI"):
@@ -96,10 +95,11 @@ def test_a_trial_without_heartbeats_is_failed_and_queued_again_one_with_them_is_
     tiny_model_dir, sst2_dir, tmp_path, monkeypatch
 ):
     """A worker on another machine is alive as long as its heartbeats arrive (here every second, 2 s of grace)."""
-    from studies import search as search_module
+    from studies.search import storage as storage_module
+    from studies.search.workers import Heartbeat, fail_dead_trials
 
-    monkeypatch.setattr(search_module, "HEARTBEAT_INTERVAL", 1)
-    monkeypatch.setattr(search_module, "HEARTBEAT_GRACE", 2)
+    monkeypatch.setattr(storage_module, "HEARTBEAT_INTERVAL", 1)
+    monkeypatch.setattr(storage_module, "HEARTBEAT_GRACE", 2)
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     argv = search_argv(
@@ -113,18 +113,19 @@ def test_a_trial_without_heartbeats_is_failed_and_queued_again_one_with_them_is_
         "--study_name",
         f"test-{uuid.uuid4().hex[:12]}",
     )
-    from .test_search import planned
-
-    study = search_module.open_study(planned(argv))
+    search = planned(argv)
+    storage = storage_module.open_storage(search)
+    study = storage_module.open_study(search, storage)
     elsewhere = {"host": "another-machine", "pid": 1, "started": "1"}  # not this machine: only heartbeats tell
     beating, silent = study.ask(), study.ask()
     for trial in (beating, silent):
         trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True)
         trial.set_user_attr("worker", elsewhere)
-    with search_module.Heartbeat(study, beating):
-        search_module.Heartbeat(study, silent).storage.record_heartbeat(silent._trial_id)  # one beat, then silence
+    with Heartbeat(storage, study, beating):
+        silent_beat = Heartbeat(storage, study, silent)
+        storage.record_heartbeat(silent_beat.trial_id)  # one beat, then silence
         time.sleep(4)
-        search_module.fail_dead_trials(study)
+        fail_dead_trials(study, storage)
         states = {t.number: t.state for t in study.get_trials()}
     assert states[beating.number] == optuna.trial.TrialState.RUNNING
     assert states[silent.number] == optuna.trial.TrialState.FAIL

@@ -14,10 +14,12 @@ import pytest
 from scipy import stats
 
 from errors import ProjectError
+from studies.plan import StudyPlan
 from studies.seeds import parse_seeds, plan_study, run_study
+from studies.summary import TIMINGS, metric_range, spread, study_figure
 from training import parse_args
 from training_report import push_run, render_model_card
-from training_report.study import TIMINGS, metric_range, spread, study_card, study_figure
+from training_report.study import study_card
 
 from .conftest import ROOT, fingerprints, outcome, run_finetune, short_run
 
@@ -37,7 +39,7 @@ def study_args(tiny_model_dir, sst2_dir, output_dir, *extra, seeds=SEEDS) -> lis
 
 def seed_study(output_dir, flags, seeds=SEEDS, vary="all") -> dict:
     """A study through the library, as `run_seeds.py` runs it."""
-    return run_study(plan_study(parse_args(flags), seeds, vary, output_dir), output_dir)
+    return run_study(plan_study(StudyPlan.checked(parse_args(flags)), seeds, vary, output_dir), output_dir)
 
 
 def run_seeds_cli(*args: str) -> subprocess.CompletedProcess:
@@ -158,7 +160,8 @@ def test_bad_study_arguments_end_in_one_line_before_anything_is_written(tmp_path
         (["--seeds", "-1", "-2"], "run_seeds.py: error: --seeds -1 -2: seeds are integers from 0 to 4294967295"),
         (["--seeds"], "run_seeds.py: error: argument --seeds: expected at least one argument"),
         (["--seeds", "1", "2", "--vary", "order", "--data_seed", "3"],
-         "run_seeds.py: error: --data_seed: the study sets it for each run (--vary order); drop it"),
+         ("run_seeds.py: error: --data_seed: the study sets it for each run (a seed study varies it; a search over "
+         "seeds selects luck, and its confirmation varies them); drop it")),
     ]:  # fmt: skip
         result = run_seeds_cli(*args, "--output_dir", str(out))
         assert result.returncode == 1 and result.stderr.splitlines() == [message]

@@ -82,7 +82,7 @@ def small_run(tiny_model_dir, sst2_dir, output_dir, *flags: str):
 
 def trained(arguments, trainer_class=None, **options):
     """The run's Trainer (or the same Trainer's settings in `trainer_class`), trained; and its tokenized splits."""
-    run = setup(*arguments)
+    run = setup(arguments)
     trainer = run.trainer
     if trainer_class is not None:
         trainer = trainer_class(model=trainer.model, args=trainer.args, train_dataset=trainer.train_dataset,
@@ -144,7 +144,7 @@ def test_the_captured_steps_code_trains_like_the_trainers_own_step(tiny_model_di
 
 
 def test_the_captured_step_refuses_without_cuda_and_what_it_cannot_capture(tiny_model_dir, sst2_dir, tmp_path):
-    run = setup(*small_run(tiny_model_dir, sst2_dir, tmp_path / "run", "--fill_last_batch", "true"))
+    run = setup(small_run(tiny_model_dir, sst2_dir, tmp_path / "run", "--fill_last_batch", "true"))
     with pytest.raises(ProjectError) as err:
         GraphedStepTrainer(model=run.trainer.model, args=run.trainer.args, train_dataset=run.trainer.train_dataset,
                            eval_dataset=run.trainer.eval_dataset)

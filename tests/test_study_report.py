@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from studies.search.verdict import verdict as search_verdict
+from studies.summary import metric_range, spread, summary_markdown, verdict
 from training_report.epochs import NOTEBOOK_ACCURACY
-from training_report.search import verdict as search_verdict
-from training_report.study import metric_range, spread, summary_markdown, verdict
 
 TARGET = NOTEBOOK_ACCURACY[-1]  # 0.881
 CURVE = {"n": [1, 2], "mean": [0.84, 0.85], "lower": [0.83, 0.84], "upper": [0.85, 0.85]}

@@ -3,7 +3,7 @@ model's, the data's, and `TrainingArguments` with the project's own additions. E
 (`recipes/*.yaml`, read by `training.recipes`): fields without a default here are required there or on the command
 line. Each dataclass checks its own values, so a setting that cannot mean anything is refused before anything loads."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 from transformers import TrainingArguments
@@ -242,3 +242,41 @@ class DistillationArguments(FinetuneArguments):
             raise ValueError("--fill_last_batch and --cuda_graph_step fill batches with rows that carry no teacher "
                              "logits; a student trains without them")  # fmt: skip
         super().__post_init__()
+
+
+@dataclass(frozen=True)
+class RunArguments:
+    """A run's arguments, the model's, the data's and the training's, as `training.parse_args` builds them; a study
+    derives each of its runs' with `replace` and `in_folder`. Unpacks as (model, data, training)."""
+
+    model: ModelArguments
+    data: DataArguments
+    training: FinetuneArguments
+    # The recipe's settings (its base: chain resolved) as read when the arguments were parsed: what the run's card
+    # tells its settings apart from, so that a recipe edited afterwards does not change a finished run's card.
+    recipe: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def owner(self, flag: str) -> str | None:
+        """Which of `model`, `data`, `training` holds `flag` (a flag of the run's command line); None for none."""
+        for name in ("model", "data", "training"):
+            if any(f.name == flag and f.init for f in fields(getattr(self, name))):
+                return name
+        return None
+
+    def replace(self, **flags) -> "RunArguments":
+        """These arguments with each flag set in the dataclass that holds it (`dataclasses.replace`: its own checks
+        run, a ValueError naming the flag when a value cannot mean anything)."""
+        parts = {"model": self.model, "data": self.data, "training": self.training}
+        for name in dict.fromkeys(self.owner(flag) for flag in flags):
+            if name is None:
+                raise ValueError(f"--{next(f for f in flags if self.owner(f) is None)}: not a flag of run_finetune.py")
+            parts[name] = replace(parts[name], **{flag: v for flag, v in flags.items() if self.owner(flag) == name})
+        return replace(self, **parts)
+
+    def in_folder(self, path) -> "RunArguments":
+        """These arguments writing a run of their own into `path` (a study's run: never overwritten, never resumed
+        from a named checkpoint; the study keeps or resumes its folder itself)."""
+        return self.replace(output_dir=str(path), overwrite_output_dir=False, resume_from_checkpoint=None)
+
+    def __iter__(self):
+        return iter((self.model, self.data, self.training))

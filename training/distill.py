@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from run_folder import DISTILLATION_FILE, write_atomic
 from sst_data import Data
 
+from .ordered import OrderedEvaluationTrainer
 from .teacher import check_labels, check_same_split, teacher_logits
-from .trainer import OrderedEvaluationTrainer
 from .transfer import TransferSet, transfer_set
 
 logger = logging.getLogger(__name__)

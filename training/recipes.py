@@ -20,7 +20,7 @@ from transformers import HfArgumentParser
 from errors import ProjectError, one_line_errors
 from sst_data import without_source
 
-from .arguments import DataArguments, FinetuneArguments, ModelArguments
+from .arguments import DataArguments, FinetuneArguments, ModelArguments, RunArguments
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout, or site-packages: recipes/ is installed beside this package
 DATACLASSES = (ModelArguments, DataArguments, FinetuneArguments)
@@ -74,10 +74,11 @@ def given_flags(argv: list[str]) -> set[str]:
 
 
 def parse_args(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
-    """(ModelArguments, DataArguments, FinetuneArguments or `training_class`, a subclass) from `--config` (default: the
-    notebook recipe) and `argv` (default: the command line), checked against this process's environment too (the
-    token, the launcher); every problem is a `ProjectError` of one line naming the flag or recipe."""
-    model_args, data_args, training_args = read_arguments(argv, description, training_class)
+    """The run's `RunArguments` (model, data, and training: FinetuneArguments or `training_class`, a subclass) from
+    `--config` (default: the notebook recipe) and `argv` (default: the command line), checked against this process's
+    environment too (the token, the launcher); every problem is a `ProjectError` of one line naming the flag or recipe."""
+    arguments = read_arguments(argv, description, training_class)
+    training_args = arguments.training
     if training_args.hub_token:
         raise ProjectError("--hub_token would be saved with the run's arguments; set HF_TOKEN or run `hf auth login` instead")
     launched = int(os.environ.get("WORLD_SIZE", "1"))
@@ -90,7 +91,7 @@ def parse_args(argv: list[str] | None = None, description: str | None = None, tr
         repo_id_of(training_args.output_dir, training_args.hub_model_id)  # before training, not after
     if training_args.push_to_hub and not training_args.push_to_hub_dry_run and get_token() is None:
         raise ProjectError("--push_to_hub: no Hugging Face token; set HF_TOKEN or run `hf auth login` (or --push_to_hub_dry_run)")
-    return model_args, data_args, training_args
+    return arguments
 
 
 def read_arguments(argv: list[str] | None = None, description: str | None = None, training_class=FinetuneArguments):
@@ -103,7 +104,8 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
     config = config_parser.parse_known_args(argv)[0].config
     known = {f.name for dataclass_type in dataclass_types for f in fields(dataclass_type) if f.init} - {"config"}
     on_command_line = given_flags(argv)
-    recipe = without_source(read_recipe(config, known), on_command_line)  # another source replaces the recipe's
+    recipe_settings = read_recipe(config, known)
+    recipe = without_source(recipe_settings, on_command_line)  # another source replaces the recipe's
 
     def where(message: str) -> str:
         """The message, naming the recipe when the flag it is about came from there (and each flag once: argparse
@@ -134,7 +136,7 @@ def read_arguments(argv: list[str] | None = None, description: str | None = None
         raise ProjectError(where(" ".join(str(err).split()))) from None
     if unknown:
         raise ProjectError(f"unrecognized arguments: {' '.join(unknown)}; see --help (a value with spaces needs quotes)")
-    return tuple(arguments)
+    return RunArguments(*arguments, recipe=recipe_settings)
 
 
 # The paths a command names, and the folder a path of this machine goes into when a card shows the command.
@@ -153,7 +155,7 @@ def portable(key: str, value: str) -> str:
     return value
 
 
-def reproduce_flags(model_args, data_args, training_args) -> list[str]:
+def reproduce_flags(arguments: RunArguments) -> list[str]:
     """The flags that train this run again: its recipe, its model, data and output folders, the settings the recipe
     lacks, and each result-defining setting that differs from the recipe's value (or, where the recipe says nothing,
     from the field's default; the settings gpu_mode chooses are left to it). Read from the arguments alone: building
@@ -161,8 +163,9 @@ def reproduce_flags(model_args, data_args, training_args) -> list[str]:
     the card names it by its Hub id)."""
     from run_folder import RESULT_DEFINING  # here: parse_args, above, needs neither the run folder nor the data library
 
+    model_args, data_args, training_args = arguments
     values = asdict(model_args) | asdict(data_args) | training_args.to_dict()
-    recipe = read_recipe(training_args.config, set(values))
+    recipe = arguments.recipe
     defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
                 for dataclass_type in (*DATACLASSES[:2], type(training_args)) for f in fields(dataclass_type) if f.init}  # fmt: skip
     chosen = FinetuneArguments.GPU_MODE_SETTINGS if training_args.gpu_mode != "off" else ()

@@ -11,7 +11,6 @@ from datasets import Dataset
 from transformers import Trainer, set_seed
 
 from errors import Interrupted, ProjectError, stop_on_signals
-from inference import Reviews, predictions_tsv
 from modeling import label_names
 from run_folder import (
     claim_output_dir,
@@ -21,12 +20,13 @@ from run_folder import (
     prepare_output_dir,
     write_atomic,
 )
-from sst_data import Data, describe, tokenize_reviews
+from sst_data import Data, Reviews, describe, tokenize_reviews
 from training_report import (
     Split,
     card_inputs,
     epoch_table,
     plot_epochs,
+    predictions_tsv,
     run_training_loss,
     score,
     split_names,
@@ -37,7 +37,7 @@ from training_report import (
     write_split_evaluation,
 )
 
-from .arguments import DistillationArguments
+from .arguments import DistillationArguments, RunArguments
 from .data import load_splits, tokenize_splits
 from .distill import student_train_split, student_transfer
 from .model import check_tokenizer, load_model
@@ -125,9 +125,10 @@ def predict_unlabelled(trainer: Trainer, data: Data, max_length: int) -> None:
         logger.info("%s: %d unlabelled reviews predicted, in test_predictions.tsv", data.where["test"], len(texts))
 
 
-def write_reports(trainer: Trainer, model_args, data_args, results: dict, evaluations: dict, splits: list[Split]) -> Run:
+def write_reports(trainer: Trainer, arguments: RunArguments, results: dict, evaluations: dict, splits: list[Split]) -> Run:
     """The per-epoch table and plot, evaluation.md, the model card, the Trainer's result files; all_results.json, which
     marks the run finished, last (main process only: the others return the same Run without writing)."""
+    model_args, data_args = arguments.model, arguments.data
     output_dir = Path(trainer.args.output_dir)
     rows = epoch_table(trainer.state.log_history)
     source = describe(data_args)
@@ -137,7 +138,7 @@ def write_reports(trainer: Trainer, model_args, data_args, results: dict, evalua
         write_epoch_table(rows, output_dir)
         plot_epochs(rows, output_dir / "training_curves.png", notebook=source["notebook"])
         report = write_evaluation_report(evaluations, {s.prefix: s for s in splits}, names, output_dir)
-        flags = reproduce_flags(model_args, data_args, trainer.args)
+        flags = reproduce_flags(arguments)
         card = card_inputs(model_args, data_args, trainer.args, trainer.state, combined(results), splits, to_markdown(rows),
                            flags, names, source)  # fmt: skip
         write_model_card(output_dir, **card)
@@ -160,11 +161,12 @@ class Setup:
     runtime: float  # seconds: arguments, output folder, data, tokenization, model
 
 
-def setup(model_args, data_args, training_args, validation_only: bool = False) -> Setup:
+def setup(arguments: RunArguments, validation_only: bool = False) -> Setup:
     """The output folder (start, resume its own unfinished run, or refuse in one line, before anything loads), the
     data, the model, the folder made once they have loaded, and the Trainer. `validation_only`: leave the official dev
     and test splits out (neither tokenized nor scored), as a hyperparameter search must."""
     started = time.perf_counter()
+    model_args, data_args, training_args = arguments
     student = isinstance(training_args, DistillationArguments)
     if student:
         check_teacher(training_args.teacher)  # a missing or unfinished teacher, before its model counts in the settings
@@ -190,14 +192,14 @@ def setup(model_args, data_args, training_args, validation_only: bool = False) -
     return Setup(trainer, checkpoint, tokenized, evaluated, data, time.perf_counter() - started)
 
 
-def train(model_args, data_args, training_args, validation_only: bool = False) -> Run:
-    """One run, from its arguments (`training.parse_args`, or built with `dataclasses.replace`) to a finished run
+def train(arguments: RunArguments, validation_only: bool = False) -> Run:
+    """One run, from its arguments (`training.parse_args`, or a study's `RunArguments.replace`) to a finished run
     folder: set up, fit, evaluate every split, predict GLUE's unlabelled test file, write the reports. With
     `validation_only` (a search's trials) only the validation split is scored: no dev_* / test_* metric or report,
     no test predictions."""
-    run = setup(model_args, data_args, training_args, validation_only)
+    run = setup(arguments, validation_only)
     train_metrics = fit(run.trainer, run.checkpoint, run.runtime)
-    results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits, data_args.ordinal_labels)
+    results, evaluations = evaluate_splits(run.trainer, run.tokenized, run.splits, arguments.data.ordinal_labels)
     if not validation_only:
-        predict_unlabelled(run.trainer, run.data, data_args.max_length)
-    return write_reports(run.trainer, model_args, data_args, {"train": train_metrics} | results, evaluations, run.splits)
+        predict_unlabelled(run.trainer, run.data, arguments.data.max_length)
+    return write_reports(run.trainer, arguments, {"train": train_metrics} | results, evaluations, run.splits)

@@ -33,7 +33,7 @@ from transformers import Trainer
 
 from errors import ProjectError
 
-from .trainer import OrderedEvaluationTrainer
+from .ordered import OrderedEvaluationTrainer
 
 logger = logging.getLogger(__name__)
 IGNORED = -100  # the label the classification loss skips (torch's CrossEntropyLoss ignore_index)

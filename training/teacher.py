@@ -11,9 +11,8 @@ from torch.utils.data import DataLoader
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
 from errors import ProjectError
-from inference import InferenceError, check_finished_run
 from modeling import label_names
-from run_folder import SETTINGS_FILE, read_settings, write_atomic
+from run_folder import SETTINGS_FILE, InferenceError, check_finished_run, read_settings, write_atomic
 from run_folder.settings import model_identity, settings_differences
 from sst_data import source_fingerprint
 

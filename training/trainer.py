@@ -3,21 +3,13 @@
 import copy
 import functools
 
-from torch.utils.data import SequentialSampler
 from transformers import DataCollatorWithPadding, Trainer
 
 from modeling import label_names
 from training_report import EpochTimer, score
 
 from .arguments import DistillationArguments
-
-
-class OrderedEvaluationTrainer(Trainer):
-    """With group_by_length, transformers 5 also shuffles evaluation rows into length groups, and predictions would
-    no longer line up with the reviews written beside them: evaluation reads rows in the dataset's order."""
-
-    def _get_eval_sampler(self, eval_dataset):  # private hook (docs/development.md, "Private hooks")
-        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None  # >1: accelerate shards in order
+from .ordered import OrderedEvaluationTrainer
 
 
 def compute_metrics(eval_pred, label_names: list[str], ordinal: bool = False) -> dict:
@@ -36,11 +28,11 @@ def build_trainer(model, tokenizer, tokenized: dict, data_args, training_args) -
         training_args.push_to_hub = False
     trainer_class = OrderedEvaluationTrainer
     if training_args.fill_last_batch or training_args.cuda_graph_step:  # one batch shape: training/static_shapes.py
-        from .static_shapes import static_shape_trainer  # it subclasses OrderedEvaluationTrainer, from this module
+        from .static_shapes import static_shape_trainer  # here: it needs CUDA graphs' code only when asked for
 
         trainer_class = static_shape_trainer(data_args, training_args)
     if isinstance(training_args, DistillationArguments):  # a student, trained against its teacher's logits
-        from .distill import DistillationTrainer  # it subclasses OrderedEvaluationTrainer, from this module
+        from .distill import DistillationTrainer  # here: a student's code loads only for a student
 
         trainer_class = DistillationTrainer
     return trainer_class(

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 import datasets
 
 from errors import ProjectError
-from inference import read_input
-from sst_data import Data, SSTDataError, describe, notebook_sample
+from sst_data import Data, SSTDataError, describe, notebook_sample, read_input
 
 logger = logging.getLogger(__name__)
 # Tang et al.'s probabilities: a word masked, a word replaced (they draw a word of the same part of speech; here any

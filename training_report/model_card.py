@@ -54,6 +54,11 @@ def base_model_id(model_name_or_path: str, card: ModelCard | None) -> str | None
     return None
 
 
+def base_model_name(model_name_or_path: str) -> str:
+    """The base model as a study's report names it: its Hub id, or its folder's name."""
+    return base_model_id(model_name_or_path, base_model_card(model_name_or_path)) or Path(model_name_or_path).name
+
+
 def trained_for(training_args, state, train_samples: int) -> str:
     """How much the run trained: its epochs and steps, and, when --max_steps stopped it, what the epochs would take."""
     batches = math.ceil(train_samples / (training_args.per_device_train_batch_size * training_args.world_size))

@@ -1,13 +1,15 @@
-"""What prediction reads: a TSV in any layout training accepts (the label column optional), a plain text file with
-one review per line, or either on standard input. Every line is checked by the project's TSV reader."""
+"""Reviews to predict, in order, as read from a file or standard input (`read_input`: a TSV in any layout training
+accepts, the label column optional, or a plain text file with one review per line; every line checked by the
+project's TSV reader), or a data source's unlabelled test split: what a predictions file is written from
+(`training_report.predictions_tsv`)."""
 
 import codecs
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sst_data import SSTDataError
-from sst_data.builder import HEADER, read_rows
+from .builder import HEADER, read_rows
+from .schema import SSTDataError
 
 GLUE_INDEX = "index"  # the first column of GLUE's unlabelled test.tsv (index<TAB>sentence)
 
